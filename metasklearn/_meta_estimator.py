@@ -1,0 +1,443 @@
+"""MetaEstimator: the scikit-learn face of meta-learning over task collections."""
+
+from copy import deepcopy
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import check_groups, check_tasks_have_two_classes, task_indices
+from .hyperparams import BaseHyperparams
+from .init import BaseInit
+from .init._base import _NoInit
+
+
+def _base_has(attr):
+    """``available_if`` check: the fitted learner, else the base estimator, has ``attr``."""
+
+    def check(self):
+        if hasattr(self, "population_learner_"):
+            return hasattr(self.population_learner_, attr)
+        return hasattr(self._base_estimator(), attr)
+
+    return check
+
+
+class MetaEstimator(BaseEstimator):
+    """Meta-learn settings and a starting point for a base estimator.
+
+    Fit on a collection of related tasks ``(X, y, groups)`` (rows
+    concatenated, ``groups`` the task id of each row, as for
+    :class:`~sklearn.model_selection.GroupKFold`). The ``hyperparams``
+    strategy learns *what settings* the base estimator should get, the
+    ``init`` strategy *where its training starts*. :meth:`adapt` then turns
+    a new task's rows into a fitted plain estimator of the base estimator's
+    own class.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The base estimator. ``None`` means
+        :class:`~sklearn.neural_network.MLPClassifier` with its defaults. Its
+        type decides whether this meta-estimator is a classifier or a
+        regressor. It is never modified: every learner is a clone.
+    hyperparams : BaseHyperparams, default=None
+        Hyperparameter strategy, for example
+        :class:`~metasklearn.hyperparams.LearnedDefault`. ``None`` keeps the
+        base estimator's settings.
+    init : BaseInit, default=None
+        Init strategy (learned starting weights). ``None`` means training
+        starts the way the base estimator's own ``fit`` starts it.
+    n_jobs : int, default=None
+        Jobs for joblib: strategies parallelise their work over tasks, and
+        the per-task learners are fitted in parallel. Results do not depend
+        on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the strategies and, where the base estimator's ``random_state``
+        is ``None``, the base estimator, so that a fixed value gives the same
+        learned result (and the same :meth:`adapt`) on every run.
+    verbose : int, default=0
+        Progress lines when > 0.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        Unfitted clone of the base estimator with the learned settings
+        (``best_params_``) and the seeded ``random_state``: what
+        :meth:`adapt` clones and trains.
+    best_params_ : dict
+        Learned settings (empty when ``hyperparams=None``).
+    hyperparams_ : BaseHyperparams or None
+        The fitted hyperparameter strategy (its tables, e.g. ``scores_``).
+    init_ : BaseInit
+        The fitted init strategy.
+    tasks_ : ndarray of shape (n_tasks,)
+        Training task ids, sorted.
+    n_tasks_ : int
+        Number of training tasks.
+    learners_ : dict
+        For each training task id, ``adapt`` applied to that task's rows.
+    population_learner_ : estimator object
+        ``adapt`` applied to *all* training rows (the same object as the only
+        learner when there is one task). :meth:`predict` sends rows without a
+        task, and rows of tasks not seen in fit, to it. For tasks whose labels
+        mean different things (N-way episodes) it is meaningless: call
+        :meth:`adapt` on the new task's support rows instead.
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in fit (classifiers only).
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen in fit, when ``X`` has string column names.
+
+    Notes
+    -----
+    **Metadata routing.** ``groups`` is requested by default for ``fit``,
+    ``score``, ``predict``, ``predict_proba`` and ``decision_function``. With
+    ``sklearn.set_config(enable_metadata_routing=True)``,
+    ``GridSearchCV(meta, grid, cv=GroupKFold(5)).fit(X, y, groups=g)`` splits
+    by task and every fit receives its own training tasks, and every score
+    the held-out rows' task ids (unseen tasks, so the population learner
+    scores them; use :func:`~metasklearn.model_selection.make_few_shot_scorer`
+    to score adaptation instead). **With routing off**, scikit-learn passes
+    ``groups`` only to the splitter, so ``fit`` receives ``groups=None``: one
+    task. A strategy that needs several tasks then raises an error saying so
+    rather than learning from one; without strategies, one task and many give
+    the same population learner, so scores do not change.
+
+    See Also
+    --------
+    metasklearn.hyperparams.LearnedDefault : Learn one default setting.
+    metasklearn.model_selection.make_few_shot_scorer : Score adaptation on held-out tasks.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from metasklearn import MetaEstimator
+    >>> from metasklearn.datasets import make_linear_tasks
+    >>> from metasklearn.hyperparams import LearnedDefault
+    >>> X, y, groups = make_linear_tasks(n_tasks=8, n_samples=30, random_state=0)
+    >>> meta = MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 10.0]}),
+    ...                      random_state=0)
+    >>> meta = meta.fit(X, y, groups=groups)
+    >>> meta.n_tasks_
+    8
+    >>> X_new, y_new, _ = make_linear_tasks(n_tasks=1, n_samples=10, random_state=1)
+    >>> learner = meta.adapt(X_new, y_new)
+    >>> type(learner).__name__
+    'Ridge'
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"]), None],
+        "hyperparams": [BaseHyperparams, None],
+        "init": [BaseInit, None],
+        "n_jobs": [int, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # groups is routed to these methods by default: without it a collection is one task.
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__score = {"groups": True}
+    __metadata_request__predict = {"groups": True}
+    __metadata_request__predict_proba = {"groups": True}
+    __metadata_request__decision_function = {"groups": True}
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        hyperparams=None,
+        init=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.hyperparams = hyperparams
+        self.init = init
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _base_estimator(self):
+        return MLPClassifier() if self.estimator is None else self.estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base = get_tags(self._base_estimator())
+        tags.estimator_type = base.estimator_type
+        tags.classifier_tags = deepcopy(base.classifier_tags)
+        if tags.classifier_tags is not None:
+            # Tasks are split by rows of a 1-D target; multi-label y is not supported.
+            tags.classifier_tags.multi_label = False
+        tags.regressor_tags = deepcopy(base.regressor_tags)
+        tags.input_tags.sparse = base.input_tags.sparse
+        tags.input_tags.allow_nan = base.input_tags.allow_nan
+        tags.target_tags.required = True
+        return tags
+
+    def _validate_X(self, X, *, reset, y="no_validation"):
+        tags = self.__sklearn_tags__()
+        kwargs = dict(
+            reset=reset,
+            accept_sparse=["csr", "csc"] if tags.input_tags.sparse else False,
+            ensure_all_finite="allow-nan" if tags.input_tags.allow_nan else True,
+        )
+        if isinstance(y, str) and y == "no_validation":
+            return validate_data(self, X, **kwargs)
+        return validate_data(
+            self, X, y, y_numeric=tags.estimator_type == "regressor", **kwargs
+        )
+
+    def fit(self, X, y, groups=None):
+        """Learn settings and a starting point from a collection of tasks.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of all training tasks.
+        y : array-like of shape (n_samples,)
+            Targets.
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row; ``None`` means all rows are one task.
+
+        Returns
+        -------
+        self : MetaEstimator
+            Fitted meta-estimator.
+        """
+        self._validate_params()
+        X, y = self._validate_X(X, reset=True, y=y)
+        groups = check_groups(groups, X.shape[0])
+        self.tasks_, indices = task_indices(groups)
+        self.n_tasks_ = len(self.tasks_)
+        if is_classifier(self):
+            check_classification_targets(y)
+            self.classes_ = np.unique(y)
+            check_tasks_have_two_classes(y, self.tasks_, indices)
+
+        rng = check_random_state(self.random_state)
+        estimator = _seeded_clone(self._base_estimator(), self.random_state, rng)
+        self.hyperparams_ = None if self.hyperparams is None else clone(self.hyperparams)
+        self.init_ = _NoInit() if self.init is None else clone(self.init)
+        context = dict(n_jobs=self.n_jobs, verbose=self.verbose)
+        for strategy in (self.hyperparams_, self.init_):
+            if strategy is not None:
+                self._check_enough_tasks(strategy)
+
+        self.best_params_ = {}
+        if self.hyperparams_ is not None:
+            self._log(f"learning settings with {type(self.hyperparams_).__name__}")
+            seed = rng.randint(np.iinfo(np.int32).max)
+            self.hyperparams_.fit(estimator, X, y, groups, random_state=seed, **context)
+            self.best_params_ = dict(self.hyperparams_.best_params_)
+            self._log(f"learned settings: {self.best_params_}")
+        self.estimator_ = clone(estimator).set_params(**self.best_params_)
+
+        seed = rng.randint(np.iinfo(np.int32).max)
+        self._log(f"meta-training the start with {type(self.init_).__name__}")
+        self.init_.fit(clone(self.estimator_), X, y, groups, random_state=seed, **context)
+
+        self._log(f"adapting a learner to each of the {self.n_tasks_} training tasks")
+        learners = Parallel(n_jobs=self.n_jobs)(
+            delayed(_adapt)(self.hyperparams_, self.init_, self.estimator_, X[idx], y[idx])
+            for idx in indices
+        )
+        self.learners_ = dict(zip(self.tasks_.tolist(), learners))
+        if self.n_tasks_ == 1:
+            self.population_learner_ = learners[0]
+        else:
+            self.population_learner_ = _adapt(
+                self.hyperparams_, self.init_, self.estimator_, X, y
+            )
+        return self
+
+    def _check_enough_tasks(self, strategy):
+        needed = strategy._min_tasks
+        if self.n_tasks_ >= needed:
+            return
+        raise ValueError(
+            f"{type(strategy).__name__} needs at least {needed} training tasks, but fit "
+            f"received {self.n_tasks_} (groups=None means one task). Pass the task id of "
+            "each row as groups=...; inside GridSearchCV, cross_validate or a Pipeline, "
+            "enable metadata routing with sklearn.set_config(enable_metadata_routing=True) "
+            "so that groups reach MetaEstimator.fit."
+        )
+
+    def _log(self, message):
+        if self.verbose:
+            print(f"[MetaEstimator] {message}", flush=True)
+
+    def adapt(self, X, y):
+        """Return a fitted estimator of the base class for one new task.
+
+        The learner is a clone of ``estimator_`` (learned settings), with
+        settings picked for this task by the hyperparameter strategy where
+        it does so, trained by its own ``fit`` from the learned start.
+        Neither this meta-estimator nor the base estimator is modified.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of the new task (its support set).
+        y : array-like of shape (n_samples,)
+            Targets of those rows.
+
+        Returns
+        -------
+        learner : estimator object
+            Fitted estimator of the same class as the base estimator; it
+            pickles and predicts without metasklearn.
+        """
+        check_is_fitted(self)
+        _, y_checked = self._validate_X(X, reset=False, y=y)
+        if is_classifier(self):
+            check_classification_targets(y_checked)
+            labels = np.unique(y_checked).tolist()
+            if len(labels) < 2:
+                raise ValueError(
+                    f"adapt got only one class ({labels[0]!r}); a classifier needs at "
+                    "least two classes to learn from. Add rows of another class."
+                )
+        # The unvalidated X goes on so the learner keeps feature names; the base
+        # estimator's own fit validates it again.
+        return _adapt(self.hyperparams_, self.init_, self.estimator_, X, y)
+
+    def _by_task(self, method, X, groups):
+        """Call ``method`` of the learner of each row's task and reassemble rows."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if groups is None:
+            return self._call(method, self.population_learner_, None, X)
+        groups = check_groups(groups, X.shape[0])
+        tasks, indices = task_indices(groups)
+        parts = [
+            self._call(method, self.learners_.get(task, self.population_learner_), task,
+                       _safe_indexing(X, idx))
+            for task, idx in zip(tasks.tolist(), indices)
+        ]
+        stacked = np.concatenate(parts)
+        out = np.empty_like(stacked)
+        out[np.concatenate(indices)] = stacked
+        return out
+
+    def _call(self, method, learner, task, X):
+        result = getattr(learner, method)(X)
+        if method == "predict" or not is_classifier(self):
+            return result
+        if np.array_equal(learner.classes_, self.classes_):
+            return result
+        if method == "predict_proba":
+            # A task may have seen only some labels: it gives the others probability 0.
+            full = np.zeros((result.shape[0], self.classes_.shape[0]), dtype=result.dtype)
+            full[:, np.searchsorted(self.classes_, learner.classes_)] = result
+            return full
+        raise ValueError(
+            f"decision_function is undefined across tasks here: the learner of task "
+            f"{task!r} saw only the labels {learner.classes_.tolist()} of "
+            f"{self.classes_.tolist()}. Use predict_proba, or call decision_function on "
+            "that task's rows alone."
+        )
+
+    def predict(self, X, groups=None):
+        """Predict with the learner of each row's task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row. Rows of tasks seen in fit go to that task's
+            learner; rows of other tasks, and all rows when ``None``, to
+            ``population_learner_``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self._by_task("predict", X, groups)
+
+    @available_if(_base_has("predict_proba"))
+    def predict_proba(self, X, groups=None):
+        """Class probabilities from the learner of each row's task.
+
+        Columns follow ``classes_``; a label a task never saw gets 0.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row, as in :meth:`predict`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._by_task("predict_proba", X, groups)
+
+    @available_if(_base_has("decision_function"))
+    def decision_function(self, X, groups=None):
+        """Decision function of the learner of each row's task.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row, as in :meth:`predict`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._by_task("decision_function", X, groups)
+
+    def score(self, X, y, groups=None, sample_weight=None):
+        """Accuracy (classifier) or R² (regressor) of :meth:`predict`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row, as in :meth:`predict`.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        metric = accuracy_score if is_classifier(self) else r2_score
+        return float(metric(y, self.predict(X, groups=groups), sample_weight=sample_weight))
+
+
+def _adapt(hyperparams, init, estimator, X, y):
+    """Fit one learner: settings for this task, then training from the learned start."""
+    learner = clone(estimator)
+    if hyperparams is not None:
+        learner.set_params(**hyperparams.select(learner, X, y))
+    return init.adapt(learner, X, y)
+
+
+def _seeded_clone(estimator, random_state, rng):
+    """Clone ``estimator``; fill its unset ``random_state`` values from ``rng``.
+
+    Only when the meta-estimator is seeded, so that a fixed ``random_state``
+    makes every learner reproducible while the user's explicit seeds stand.
+    """
+    estimator = clone(estimator)
+    if random_state is None:
+        return estimator
+    unset = {
+        name: rng.randint(np.iinfo(np.int32).max)
+        for name, value in sorted(estimator.get_params().items())
+        if (name == "random_state" or name.endswith("__random_state")) and value is None
+    }
+    return estimator.set_params(**unset)

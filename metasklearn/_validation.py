@@ -1,0 +1,59 @@
+"""Validation of task collections shared by every part of metasklearn.
+
+A task collection is ``(X, y, groups)``: rows concatenated, one task id per
+row, the convention of :class:`~sklearn.model_selection.GroupKFold`.
+"""
+
+import numpy as np
+from sklearn.utils import check_array
+
+
+def check_groups(groups, n_samples):
+    """Return ``groups`` as a 1-D array of task ids, one per row.
+
+    ``groups=None`` means the whole collection is one task (id ``0``).
+    """
+    if groups is None:
+        return np.zeros(n_samples, dtype=np.intp)
+    groups = check_array(
+        groups, ensure_2d=False, dtype=None, ensure_all_finite=False, input_name="groups"
+    )
+    if groups.ndim != 1:
+        raise ValueError(
+            f"groups must be 1-D with one task id per row of X, got shape {groups.shape}."
+        )
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X has {n_samples} rows; pass one "
+            "task id per row of X."
+        )
+    if groups.dtype.kind == "f" and np.isnan(groups).any():
+        raise ValueError(
+            "groups contains NaN; every row needs a task id. Give the rows without "
+            "a task their own id or drop them before calling fit."
+        )
+    return groups
+
+
+def task_indices(groups):
+    """Split row positions by task.
+
+    Returns ``(task_ids, indices)`` where ``task_ids`` are the sorted unique
+    ids and ``indices[k]`` the row positions of task ``task_ids[k]`` in their
+    original order. One ``argsort``, so it stays cheap for many tasks.
+    """
+    task_ids, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    return task_ids, np.split(order, np.cumsum(counts)[:-1])
+
+
+def check_tasks_have_two_classes(y, task_ids, indices):
+    """Raise if a classification task holds a single class."""
+    for task, idx in zip(task_ids.tolist(), indices):
+        labels = np.unique(y[idx]).tolist()
+        if len(labels) < 2:
+            raise ValueError(
+                f"Task {task!r} has only one class ({labels[0]!r}) in its {idx.shape[0]} "
+                "rows; a classifier needs at least two classes per task. Drop the task, "
+                "merge it with a related one, or use a regressor."
+            )

@@ -1,0 +1,325 @@
+"""MetaEstimator: fit over tasks, adapt, per-task prediction, persistence, errors."""
+
+import pickle
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.svm import SVC
+
+from metasklearn import MetaEstimator
+from metasklearn.datasets import make_linear_tasks
+from metasklearn.hyperparams import LearnedDefault
+from metasklearn.init import BaseInit
+
+
+def test_default_estimator_is_mlp_classifier(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(random_state=0).fit(X, y, groups=groups)
+    assert type(meta.estimator_) is MLPClassifier
+    assert meta.estimator is None
+    learner = meta.adapt(X[groups == 0], y[groups == 0])
+    assert type(learner) is MLPClassifier
+
+
+@pytest.mark.parametrize(
+    "base, kind", [(MLPClassifier(), "classifier"), (Ridge(), "regressor"), (SVC(), "classifier")]
+)
+def test_estimator_type_follows_base(base, kind):
+    from sklearn.utils import get_tags
+
+    assert get_tags(MetaEstimator(base)).estimator_type == kind
+
+
+def test_fit_learns_per_task_learners_and_population_learner(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression(), random_state=0).fit(X, y, groups=groups)
+    assert meta.n_tasks_ == 6
+    np.testing.assert_array_equal(meta.tasks_, np.arange(6))
+    np.testing.assert_array_equal(meta.classes_, [0, 1, 2])
+    for task in range(6):
+        rows = groups == task
+        expected = LogisticRegression().fit(X[rows], y[rows])
+        np.testing.assert_allclose(meta.learners_[task].coef_, expected.coef_)
+        # A training task's rows go to its own learner.
+        np.testing.assert_array_equal(
+            meta.predict(X[rows], groups=groups[rows]), expected.predict(X[rows])
+        )
+    pooled = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(meta.population_learner_.coef_, pooled.coef_)
+    # Rows without a task, and rows of unseen tasks, go to the population learner.
+    np.testing.assert_array_equal(meta.predict(X), pooled.predict(X))
+    np.testing.assert_array_equal(
+        meta.predict(X, groups=np.full(len(X), 99)), pooled.predict(X)
+    )
+
+
+def test_predict_reassembles_rows_of_interleaved_tasks(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    order = np.random.RandomState(1).permutation(len(X))
+    shuffled = meta.predict_proba(X[order], groups=groups[order])
+    np.testing.assert_allclose(shuffled, meta.predict_proba(X, groups=groups)[order])
+    expected = meta.learners_[3].predict_proba(X[order][groups[order] == 3])
+    np.testing.assert_allclose(shuffled[groups[order] == 3], expected)
+
+
+def test_predict_proba_aligns_tasks_that_saw_fewer_classes():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 2))
+    y = np.r_[np.tile([0, 1], 15), np.tile([1, 2], 15)]
+    X[np.arange(60), 0] += 3 * y
+    groups = np.repeat([0, 1], 30)
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    proba = meta.predict_proba(X, groups=groups)
+    assert proba.shape == (60, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba[:30, 2], 0.0)
+    np.testing.assert_array_equal(proba[30:, 0], 0.0)
+    np.testing.assert_allclose(proba[:30, :2], meta.learners_[0].predict_proba(X[:30]))
+    with pytest.raises(ValueError, match="learner of task 0 saw only the labels"):
+        meta.decision_function(X, groups=groups)
+
+
+def test_string_labels_and_task_ids(blobs):
+    X, y, groups = blobs
+    labels = np.array(["cat", "dog", "hamster"])[y]
+    stores = np.array(["store-a", "b", "c", "d", "e", "f"])[groups]
+    meta = MetaEstimator(LogisticRegression()).fit(X, labels, groups=stores)
+    assert set(meta.learners_) == set(stores)
+    pred = meta.predict(X, groups=stores)
+    assert pred.dtype.kind == "U" and set(pred) <= set(labels)
+    assert meta.score(X, labels, groups=stores) > 0.8
+
+
+def test_adapt_returns_plain_fitted_estimator_and_mutates_nothing(blobs):
+    X, y, groups = blobs
+    base = MLPClassifier(hidden_layer_sizes=(5,), max_iter=50)
+    meta = MetaEstimator(base, random_state=0).fit(X, y, groups=groups)
+    before_meta, before_base = joblib.hash(meta), joblib.hash(base)
+    X_new, y_new = X[groups == 2], y[groups == 2]
+    learner = meta.adapt(X_new, y_new)
+    assert type(learner) is MLPClassifier
+    assert learner is not meta.estimator_ and learner is not base
+    assert hasattr(learner, "coefs_")
+    assert joblib.hash(meta) == before_meta
+    assert joblib.hash(base) == before_base
+    assert not hasattr(base, "coefs_")
+    # adapt is deterministic for a seeded meta-estimator, and equals the task's learner.
+    np.testing.assert_allclose(meta.adapt(X_new, y_new).coefs_[0], learner.coefs_[0])
+    np.testing.assert_allclose(meta.learners_[2].coefs_[0], learner.coefs_[0])
+
+
+def test_adapt_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=20, n_features=2, random_state=0)
+    frame = pd.DataFrame(X, columns=["price", "promo"])
+    meta = MetaEstimator(Ridge()).fit(frame, y, groups=groups)
+    learner = meta.adapt(frame.iloc[:20], y[:20])
+    np.testing.assert_array_equal(learner.feature_names_in_, ["price", "promo"])
+
+
+def test_random_state_seeds_unset_base_seed_only(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(MLPClassifier(max_iter=20), random_state=0).fit(X, y, groups=groups)
+    assert isinstance(meta.estimator_.random_state, int)
+    explicit = MetaEstimator(MLPClassifier(max_iter=20, random_state=7), random_state=0)
+    assert explicit.fit(X, y, groups=groups).estimator_.random_state == 7
+    unseeded = MetaEstimator(MLPClassifier(max_iter=20)).fit(X, y, groups=groups)
+    assert unseeded.estimator_.random_state is None
+
+
+def test_clone_pickle_and_joblib_round_trip_give_identical_predictions(blobs, tmp_path):
+    X, y, groups = blobs
+    meta = MetaEstimator(
+        MLPClassifier(hidden_layer_sizes=(6,), max_iter=100),
+        hyperparams=LearnedDefault({"alpha": [1e-4, 1e-1]}, cv=2),
+        random_state=0,
+    ).fit(X, y, groups=groups)
+    expected = meta.predict_proba(X, groups=groups)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(meta)).predict_proba(X, groups=groups), expected
+    )
+    joblib.dump(meta, tmp_path / "meta.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "meta.joblib").predict_proba(X, groups=groups), expected
+    )
+    refit = clone(meta).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(refit.predict_proba(X, groups=groups), expected)
+
+
+def test_adapted_learner_unpickles_without_metasklearn(blobs, tmp_path):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression(), random_state=0).fit(X, y, groups=groups)
+    learner = meta.adapt(X[groups == 1], y[groups == 1])
+    with open(tmp_path / "learner.pkl", "wb") as f:
+        pickle.dump(learner, f)
+    np.save(tmp_path / "X.npy", X)
+    script = f"""
+import pickle, sys
+import numpy as np
+sys.modules["metasklearn"] = None  # any import of metasklearn now fails
+with open({str(tmp_path / "learner.pkl")!r}, "rb") as f:
+    learner = pickle.load(f)
+print(type(learner).__name__, ",".join(map(str, learner.predict(np.load({str(tmp_path / "X.npy")!r})))))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    name, predictions = out.stdout.strip().split(" ")
+    assert name == "LogisticRegression"
+    assert predictions == ",".join(map(str, learner.predict(X)))
+
+
+def test_n_jobs_does_not_change_the_result(blobs):
+    X, y, groups = blobs
+
+    def fit(n_jobs):
+        return MetaEstimator(
+            MLPClassifier(hidden_layer_sizes=(6,), max_iter=60),
+            hyperparams=LearnedDefault({"alpha": [1e-4, 1e-2, 1.0]}, cv=2),
+            n_jobs=n_jobs,
+            random_state=0,
+        ).fit(X, y, groups=groups)
+
+    serial, parallel = fit(1), fit(2)
+    np.testing.assert_array_equal(serial.hyperparams_.scores_, parallel.hyperparams_.scores_)
+    assert serial.best_params_ == parallel.best_params_
+    for task in serial.tasks_:
+        for a, b in zip(serial.learners_[task].coefs_, parallel.learners_[task].coefs_):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        serial.predict_proba(X, groups=groups), parallel.predict_proba(X, groups=groups)
+    )
+
+
+def test_verbose_prints_progress(blobs, capsys):
+    X, y, groups = blobs
+    MetaEstimator(
+        Ridge(), hyperparams=LearnedDefault({"alpha": [1.0, 2.0]}), verbose=1
+    ).fit(X, y, groups=groups)
+    out = capsys.readouterr().out
+    assert "[MetaEstimator] learned settings:" in out
+    assert "2 settings x 6 tasks" in out  # alpha=1.0 is the default: once
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def test_groups_of_wrong_length(blobs):
+    X, y, groups = blobs
+    with pytest.raises(ValueError, match="groups has 179 entries but X has 180 rows"):
+        MetaEstimator(Ridge()).fit(X, y, groups=groups[:-1])
+    meta = MetaEstimator(Ridge()).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="groups has 2 entries but X has 3 rows"):
+        meta.predict(X[:3], groups=groups[:2])
+
+
+def test_one_class_task_is_an_error_naming_the_task(blobs):
+    X, y, groups = blobs
+    y = y.copy()
+    y[groups == 4] = 1
+    with pytest.raises(ValueError, match=r"Task 4 has only one class \(1\)"):
+        MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+
+
+def test_adapt_with_one_class(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="adapt got only one class"):
+        meta.adapt(X[:5], np.zeros(5, dtype=int))
+
+
+def test_too_few_tasks_for_a_strategy_explains_groups_and_routing(blobs):
+    X, y, _ = blobs
+    meta = MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [1.0, 2.0]}))
+    with pytest.raises(ValueError, match="needs at least 2 training tasks.*enable_metadata"):
+        meta.fit(X, y)
+
+
+def test_task_smaller_than_cv_folds(blobs):
+    X, y, groups = blobs
+    groups = groups.copy()
+    groups[:2] = 99  # task 99 gets two rows
+    y = y.copy()
+    y[:2] = [0, 1]
+    meta = MetaEstimator(LogisticRegression(), hyperparams=LearnedDefault({"C": [1.0]}, cv=3))
+    with pytest.raises(ValueError, match="Task 99 has 2 rows, fewer than the 3 folds"):
+        meta.fit(X, y, groups=groups)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_and_inf_rejected_for_base_that_does_not_accept_them(blobs, bad):
+    X, y, groups = blobs
+    X = X.copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match="Input X contains"):
+        MetaEstimator(MLPClassifier()).fit(X, y, groups=groups)
+
+
+def test_nan_accepted_when_base_accepts_it():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=40, random_state=0)
+    X[::7, 0] = np.nan
+    meta = MetaEstimator(HistGradientBoostingRegressor(max_iter=5)).fit(X, y, groups=groups)
+    assert np.isfinite(meta.predict(X, groups=groups)).all()
+
+
+def test_feature_count_mismatch_in_adapt_and_predict(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    message = "X has 3 features, but MetaEstimator is expecting 4 features"
+    with pytest.raises(ValueError, match=message):
+        meta.adapt(X[:, :3], y)
+    with pytest.raises(ValueError, match=message):
+        meta.predict(X[:, :3], groups=groups)
+
+
+class _SharedLabelInit(BaseInit):
+    """A minimal init strategy whose learned outputs are tied to the training labels."""
+
+    _min_tasks = 1
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        self.classes_ = np.unique(y)
+        return self
+
+    def adapt(self, estimator, X, y):
+        self._check_known_labels(y)
+        return estimator.fit(X, y)
+
+
+def test_labels_an_init_strategy_cannot_map(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression(), init=_SharedLabelInit()).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=r"adapt got labels \[7\] that were not seen"):
+        meta.adapt(X[:6], np.array([0, 1, 7, 0, 1, 7]))
+    assert type(meta.adapt(X[:6], y[:6])) is LogisticRegression
+
+
+def test_invalid_strategy_type_is_rejected(blobs):
+    X, y, groups = blobs
+    with pytest.raises(ValueError, match="'hyperparams' parameter of MetaEstimator"):
+        MetaEstimator(Ridge(), hyperparams={"alpha": [1.0]}).fit(X, y, groups=groups)
+
+
+def test_unfitted_meta_estimator_raises_not_fitted(blobs):
+    from sklearn.exceptions import NotFittedError
+
+    X, y, _ = blobs
+    with pytest.raises(NotFittedError):
+        MetaEstimator(Ridge()).adapt(X, y)
+
+
+def test_regression_score_is_r2_of_predict():
+    from sklearn.metrics import r2_score
+
+    X, y, groups = make_linear_tasks(n_tasks=5, n_samples=30, random_state=0)
+    meta = MetaEstimator(MLPRegressor(max_iter=50), random_state=0).fit(X, y, groups=groups)
+    assert meta.score(X, y, groups=groups) == pytest.approx(
+        r2_score(y, meta.predict(X, groups=groups))
+    )
