@@ -16,6 +16,7 @@ from .tasks import make_episodes
 
 __all__ = [
     "load_digits_episodes",
+    "make_checkerboard_tasks",
     "make_linear_tasks",
     "make_logistic_tasks",
     "make_sinusoid_tasks",
@@ -119,6 +120,68 @@ def make_sinusoid_tasks(
     if return_params:
         out += (Bunch(amplitude=amplitude, phase=phase),)
     return out
+
+
+@validate_params(
+    {
+        "n_tasks": [Interval(Integral, 1, None, closed="left")],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "frequency": [Interval(Real, 0, None, closed="neither")],
+        "return_params": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_checkerboard_tasks(
+    n_tasks=20, n_samples=60, *, frequency=3.0, return_params=False, random_state=None
+):
+    """Binary 2-D tasks whose boundary is a checkerboard shifted per task.
+
+    Rows draw ``x ~ U[-1, 1]^2``; task ``t`` draws a phase ``p_t ~
+    U[0, 2 pi]^2`` and labels ``y = 1`` where ``sin(frequency * x_1 + p_t1) *
+    sin(frequency * x_2 + p_t2) > 0``. The tasks share the *kind* of boundary
+    but not its position, so pooling rows across tasks learns nothing, while
+    the settings a flexible model needs are shared: ``SVC()``'s defaults
+    (``C=1``, ``gamma="scale"``) underfit every task, which is the case a
+    learned default is for.
+
+    Parameters
+    ----------
+    n_tasks : int, default=20
+        Number of tasks.
+    n_samples : int, default=60
+        Rows per task.
+    frequency : float, default=3.0
+        Cells per unit length times pi; larger is harder.
+    return_params : bool, default=False
+        Also return a :class:`~sklearn.utils.Bunch` with ``phase`` of shape
+        (n_tasks, 2).
+    random_state : int, RandomState instance or None, default=None
+        Seeds phases and rows.
+
+    Returns
+    -------
+    X : ndarray of shape (n_tasks * n_samples, 2)
+    y : ndarray of shape (n_tasks * n_samples,)
+        Labels 0 and 1.
+    groups : ndarray of shape (n_tasks * n_samples,)
+        Task index of each row.
+    params : Bunch
+        Only with ``return_params=True``: the phases.
+
+    Examples
+    --------
+    >>> from metasklearn.datasets import make_checkerboard_tasks
+    >>> X, y, groups = make_checkerboard_tasks(n_tasks=3, n_samples=5, random_state=0)
+    >>> print(X.shape, sorted(set(y.tolist())), groups.tolist())
+    (15, 2) [0, 1] [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]
+    """
+    rng = check_random_state(random_state)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_tasks, 2))
+    X = rng.uniform(-1, 1, size=(n_tasks * n_samples, 2))
+    y = (np.prod(np.sin(frequency * X + np.repeat(phase, n_samples, axis=0)), axis=1) > 0)
+    out = (X, y.astype(int), np.repeat(np.arange(n_tasks), n_samples))
+    return out + (Bunch(phase=phase),) if return_params else out
 
 
 def _task_sizes(n_samples, n_tasks):

@@ -3,20 +3,6 @@ import pytest
 import sklearn
 
 
-def make_checkerboard_tasks(n_tasks, n_samples, random_state, frequency=3.0):
-    """Binary 2-D tasks with a shifted checkerboard boundary.
-
-    ``SVC()``'s defaults (C=1, gamma="scale") underfit these boundaries, so a
-    learned default has room to help: the collection the LearnedDefault
-    tests and benchmark use.
-    """
-    rng = np.random.RandomState(random_state)
-    X = rng.uniform(-1, 1, size=(n_tasks * n_samples, 2))
-    phase = np.repeat(rng.uniform(0, 2 * np.pi, size=(n_tasks, 2)), n_samples, axis=0)
-    y = (np.prod(np.sin(frequency * X + phase), axis=1) > 0).astype(int)
-    return X, y, np.repeat(np.arange(n_tasks), n_samples)
-
-
 @pytest.fixture
 def routing():
     with sklearn.config_context(enable_metadata_routing=True):

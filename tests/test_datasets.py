@@ -5,6 +5,7 @@ from sklearn.datasets import load_digits
 
 from metasklearn.datasets import (
     load_digits_episodes,
+    make_checkerboard_tasks,
     make_linear_tasks,
     make_logistic_tasks,
     make_sinusoid_tasks,
@@ -203,3 +204,27 @@ def test_digits_episodes_custom_split_and_errors():
         load_digits_episodes(k_shot=200, n_query=200)
     with pytest.raises(ValueError, match="'n_way' parameter"):
         load_digits_episodes(n_way=1)
+
+
+# ---------------------------------------------------------------- checkerboard
+
+
+def test_checkerboard_labels_follow_a_shifted_board_per_task():
+    X, y, groups, params = make_checkerboard_tasks(
+        n_tasks=40, n_samples=200, frequency=2.0, return_params=True, random_state=0
+    )
+    assert X.shape == (8000, 2) and np.all(np.abs(X) <= 1)
+    assert groups.tolist() == np.repeat(np.arange(40), 200).tolist()
+    assert params.phase.shape == (40, 2)
+    assert np.all((params.phase >= 0) & (params.phase <= 2 * np.pi))
+    board = np.sin(2.0 * X + params.phase[groups]).prod(axis=1) > 0
+    np.testing.assert_array_equal(y, board.astype(int))
+    # Tasks differ in position, so the same point gets both labels across tasks.
+    assert 0.4 < y.mean() < 0.6
+    np.testing.assert_array_equal(make_checkerboard_tasks(40, 200, frequency=2.0,
+                                                          random_state=0)[1], y)
+
+
+def test_checkerboard_errors():
+    with pytest.raises(ValueError, match="frequency"):
+        make_checkerboard_tasks(frequency=0)

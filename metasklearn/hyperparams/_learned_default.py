@@ -1,12 +1,14 @@
 """LearnedDefault: one setting that works best across the training tasks."""
 
 import difflib
+import warnings
 from numbers import Integral
 
 import joblib
 import numpy as np
-from joblib import Parallel, delayed
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv, cross_validate
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -47,10 +49,11 @@ class LearnedDefault(BaseHyperparams):
     aggregate : {"mean", "median"}, default="mean"
         How normalised scores are combined over tasks.
     error_score : "raise" or float, default=np.nan
-        Score of a setting whose fit fails on a task, as in
-        :func:`~sklearn.model_selection.cross_validate`. A failed (NaN) score
-        counts as the worst on that task; a task on which every setting fails
-        raises an error.
+        Score of a setting whose fit fails in any fold of a task, with a
+        :class:`~sklearn.exceptions.FitFailedWarning` naming the task and the
+        error; ``"raise"`` raises it instead. A failed (NaN) score counts as
+        the worst on that task; a task on which every setting fails raises an
+        error.
 
     Attributes
     ----------
@@ -62,7 +65,8 @@ class LearnedDefault(BaseHyperparams):
     scores_ : ndarray of shape (n_tasks, n_candidates)
         Mean within-task CV score of each setting on each task.
     fit_times_ : ndarray of shape (n_tasks, n_candidates)
-        Total fit time in seconds of each (task, setting) cross-validation.
+        Total fit time in seconds of each (task, setting) cross-validation
+        (NaN where the setting failed).
     cv_results_ : dict of arrays
         One row per candidate: ``params``, ``mean_normalized_score``,
         ``rank_normalized_score``, ``mean_score`` and one ``task_<id>_score``
@@ -155,9 +159,9 @@ class LearnedDefault(BaseHyperparams):
         results = Parallel(n_jobs=n_jobs, verbose=max(verbose - 1, 0))(
             delayed(_score_setting)(
                 clone(estimator).set_params(**params), X[idx], y[idx], self.cv,
-                self.scoring, self.error_score,
+                self.scoring, self.error_score, task,
             )
-            for idx in indices
+            for task, idx in zip(self.tasks_.tolist(), indices)
             for params in self.candidates_
         )
         shape = (len(self.tasks_), len(self.candidates_))
@@ -225,7 +229,8 @@ class LearnedDefault(BaseHyperparams):
         ranks = np.empty(len(order), dtype=np.int32)
         ranks[order] = np.arange(1, len(order) + 1)
         results["rank_normalized_score"] = ranks
-        results["mean_score"] = np.nanmean(self.scores_, axis=0)
+        # Mean over the tasks where the setting did not fail (NaN if it failed on all).
+        results["mean_score"] = np.ma.masked_invalid(self.scores_).mean(axis=0).filled(np.nan)
         for task, row in zip(self.tasks_.tolist(), self.scores_):
             results[f"task_{task}_score"] = row
         return results
@@ -245,10 +250,21 @@ def _same_setting(a, b):
     return True
 
 
-def _score_setting(estimator, X, y, cv, scoring, error_score):
+def _score_setting(estimator, X, y, cv, scoring, error_score, task):
     """Mean within-task CV score and total fit time of one (task, setting)."""
     cv = check_cv(cv, y, classifier=is_classifier(estimator))
-    result = cross_validate(estimator, X, y, cv=cv, scoring=scoring, error_score=error_score)
+    try:
+        result = cross_validate(estimator, X, y, cv=cv, scoring=scoring, error_score="raise")
+    except Exception as exc:
+        if error_score == "raise":
+            raise
+        # One failing fold fails the setting on this task: its mean would be NaN anyway.
+        warnings.warn(
+            f"{estimator!r} failed on task {task!r} and scores {error_score}: "
+            f"{type(exc).__name__}: {exc}",
+            FitFailedWarning,
+        )
+        return float(error_score), np.nan
     return float(np.mean(result["test_score"])), float(np.sum(result["fit_time"]))
 
 

@@ -1,0 +1,33 @@
+"""The README's commands are the ones CI runs."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fenced_commands(text):
+    return [line for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+            for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    commands = _fenced_commands((ROOT / "README.md").read_text())
+    test_commands = [c for c in commands if "pytest" in c]
+    assert len(test_commands) == 1
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_commands[0] in ci_lines
+
+
+def test_readme_main_job_command_runs_the_package():
+    commands = _fenced_commands((ROOT / "README.md").read_text())
+    assert any(c.endswith("python -m metasklearn") for c in commands)
+
+
+def test_readme_example_runs_and_learns_a_better_default(capsys):
+    example = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)[0]
+    exec(compile(example, "README.md", "exec"), {})
+    best_params, scores = capsys.readouterr().out.splitlines()
+    assert eval(best_params)["C"] > 1  # SVC's default C=1 underfits checkerboards
+    learned, default = (float(part.split()[-1]) for part in scores.split(","))
+    assert learned > default + 0.05

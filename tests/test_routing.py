@@ -1,0 +1,168 @@
+"""Metadata routing: GridSearchCV, cross_validate and Pipeline hand each fit its tasks."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from metasklearn import MetaEstimator
+from metasklearn.datasets import make_linear_tasks
+from metasklearn.hyperparams import BaseHyperparams, LearnedDefault
+from metasklearn.model_selection import make_few_shot_scorer
+from metasklearn.tasks import SupportQuerySplit
+
+# Filled by the recording strategy below; module level because clone() deep-copies
+# parameters, so a list passed as a parameter would not be shared.
+SEEN_TASKS = []
+
+
+class _RecordingHyperparams(BaseHyperparams):
+    """Records which tasks each fit receives; learns nothing."""
+
+    def __init__(self, tag=0):
+        self.tag = tag
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        SEEN_TASKS.append(tuple(np.unique(groups).tolist()))
+        self.best_params_ = {}
+        return self
+
+
+@pytest.fixture
+def collection():
+    X, y, groups = make_linear_tasks(n_tasks=9, n_samples=15, n_features=3, random_state=0)
+    # The first feature is the row number, so a test can tell which rows a call saw.
+    return np.column_stack([np.arange(len(y)), X]), y, groups
+
+
+def test_grid_search_fits_see_exactly_their_fold_training_tasks(collection, routing):
+    X, y, groups = collection
+    SEEN_TASKS.clear()
+    meta = MetaEstimator(Ridge(), hyperparams=_RecordingHyperparams())
+    search = GridSearchCV(meta, {"hyperparams__tag": [0, 1]}, cv=GroupKFold(3))
+    search.fit(X, y, groups=groups)
+    folds = [tuple(np.unique(groups[train]).tolist()) for train, _ in
+             GroupKFold(3).split(X, y, groups)]
+    # Two candidates times three folds, then the refit on every task.
+    assert sorted(SEEN_TASKS) == sorted(folds * 2 + [tuple(range(9))])
+    assert search.best_estimator_.n_tasks_ == 9
+
+
+def test_few_shot_scorer_adapts_only_on_support_rows_of_held_out_tasks(
+    collection, routing, monkeypatch
+):
+    X, y, groups = collection
+    adapted_rows = []
+    original_adapt = MetaEstimator.adapt
+
+    def recording_adapt(self, X_support, y_support):
+        adapted_rows.append((frozenset(self.tasks_.tolist()), tuple(X_support[:, 0].astype(int))))
+        return original_adapt(self, X_support, y_support)
+
+    monkeypatch.setattr(MetaEstimator, "adapt", recording_adapt)
+    scorer = make_few_shot_scorer(shots=5, random_state=3)
+    search = GridSearchCV(
+        MetaEstimator(Ridge()), {"estimator__alpha": [1.0]}, cv=GroupKFold(3),
+        scoring=scorer, refit=False,
+    )
+    search.fit(X, y, groups=groups)
+
+    expected = []
+    for train, test in GroupKFold(3).split(X, y, groups):
+        support, _ = next(SupportQuerySplit(5, random_state=3).split(X[test], None, groups[test]))
+        for task in np.unique(groups[test]):
+            rows = test[support][groups[test][support] == task]
+            expected.append((frozenset(np.unique(groups[train]).tolist()), tuple(rows)))
+    assert sorted(adapted_rows, key=str) == sorted(expected, key=str)
+    for seen_tasks, rows in adapted_rows:
+        assert len(rows) == 5
+        assert not set(groups[list(rows)].tolist()) & seen_tasks
+
+
+def test_cross_validate_with_few_shot_scorer_matches_manual_loop(collection, routing):
+    X, y, groups = collection
+    scorer = make_few_shot_scorer(shots=5)
+    result = cross_validate(
+        MetaEstimator(Ridge()), X, y, cv=GroupKFold(3), scoring=scorer,
+        params={"groups": groups},
+    )
+    manual = []
+    for train, test in GroupKFold(3).split(X, y, groups):
+        meta = MetaEstimator(Ridge()).fit(X[train], y[train], groups=groups[train])
+        manual.append(scorer(meta, X[test], y[test], groups=groups[test]))
+    np.testing.assert_allclose(result["test_score"], manual)
+
+
+def test_score_receives_held_out_groups(collection, routing):
+    X, y, groups = collection
+    result = cross_validate(
+        MetaEstimator(Ridge()), X, y, cv=GroupKFold(3), params={"groups": groups}
+    )
+    manual = []
+    for train, test in GroupKFold(3).split(X, y, groups):
+        meta = MetaEstimator(Ridge()).fit(X[train], y[train], groups=groups[train])
+        manual.append(meta.score(X[test], y[test], groups=groups[test]))
+    np.testing.assert_allclose(result["test_score"], manual)
+
+
+def test_pipeline_routes_groups_to_the_meta_estimator(collection, routing):
+    X, y, groups = collection
+    pipe = Pipeline([
+        ("scale", StandardScaler()),
+        ("meta", MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 10.0]}))),
+    ])
+    pipe.fit(X, y, groups=groups)
+    meta = pipe.named_steps["meta"]
+    assert meta.n_tasks_ == 9
+    Xt = pipe.named_steps["scale"].transform(X)
+    np.testing.assert_allclose(pipe.predict(X, groups=groups), meta.predict(Xt, groups=groups))
+    np.testing.assert_allclose(
+        meta.predict(Xt[groups == 4], groups=groups[groups == 4]),
+        meta.learners_[4].predict(Xt[groups == 4]),
+    )
+    assert pipe.score(X, y, groups=groups) == pytest.approx(meta.score(Xt, y, groups=groups))
+
+
+def test_without_routing_a_search_that_needs_tasks_fails_loudly(collection):
+    X, y, groups = collection
+    meta = MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 10.0]}))
+    search = GridSearchCV(meta, {"estimator__fit_intercept": [True]}, cv=GroupKFold(3),
+                          error_score="raise")
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        search.fit(X, y, groups=groups)
+
+
+def test_few_shot_scorer_without_groups_explains_routing(collection):
+    X, y, groups = collection
+    meta = MetaEstimator(Ridge()).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="needs the task id of each row"):
+        make_few_shot_scorer()(meta, X, y)
+
+
+def test_few_shot_scorer_on_a_plain_estimator_is_the_scratch_baseline(collection):
+    X, y, groups = collection
+    scorer = make_few_shot_scorer(shots=5, random_state=0)
+    support, query = next(SupportQuerySplit(5, random_state=0).split(X, None, groups))
+    expected = []
+    for task in range(9):
+        s, q = support[groups[support] == task], query[groups[query] == task]
+        expected.append(Ridge().fit(X[s], y[s]).score(X[q], y[q]))
+    assert scorer(Ridge(), X, y, groups=groups) == pytest.approx(np.mean(expected))
+
+
+def test_few_shot_scorer_per_class_for_episodes(routing):
+    from metasklearn.datasets import load_digits_episodes
+
+    X, y, groups = load_digits_episodes(n_way=3, k_shot=2, n_query=5, n_episodes=4,
+                                        random_state=0)
+    scorer = make_few_shot_scorer("accuracy", shots=2, per_class=True)
+    score = scorer(LogisticRegression(), X, y, groups=groups)
+    assert 0.6 < score <= 1.0  # far above the 1/3 of guessing
+
+
+@pytest.mark.parametrize("shots", [0, -1, 2.5, True])
+def test_make_few_shot_scorer_rejects_bad_shots(shots):
+    with pytest.raises(ValueError, match="shots must be a positive int"):
+        make_few_shot_scorer(shots=shots)
