@@ -1,6 +1,7 @@
 """MetaEstimator: the scikit-learn face of meta-learning over task collections."""
 
 from copy import deepcopy
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
@@ -139,7 +140,7 @@ class MetaEstimator(BaseEstimator):
         "estimator": [HasMethods(["fit"]), None],
         "hyperparams": [BaseHyperparams, None],
         "init": [BaseInit, None],
-        "n_jobs": [int, None],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
