@@ -245,21 +245,20 @@ class MetaEstimator(BaseEstimator):
         self.estimator_ = clone(estimator).set_params(**self.best_params_)
 
         seed = rng.randint(np.iinfo(np.int32).max)
-        self._log(f"meta-training the start with {type(self.init_).__name__}")
+        if self.init is not None:
+            self._log(f"meta-training the start with {type(self.init_).__name__}")
         self.init_.fit(clone(self.estimator_), X, y, groups, random_state=seed, **context)
 
         self._log(f"adapting a learner to each of the {self.n_tasks_} training tasks")
+        # The population learner (all rows) is one more job of the same batch; with a
+        # single task it is that task's learner.
+        row_sets = indices if self.n_tasks_ == 1 else indices + [slice(None)]
         learners = Parallel(n_jobs=self.n_jobs)(
-            delayed(_adapt)(self.hyperparams_, self.init_, self.estimator_, X[idx], y[idx])
-            for idx in indices
+            delayed(_adapt)(self.hyperparams_, self.init_, self.estimator_, X[rows], y[rows])
+            for rows in row_sets
         )
         self.learners_ = dict(zip(self.tasks_.tolist(), learners))
-        if self.n_tasks_ == 1:
-            self.population_learner_ = learners[0]
-        else:
-            self.population_learner_ = _adapt(
-                self.hyperparams_, self.init_, self.estimator_, X, y
-            )
+        self.population_learner_ = learners[-1]
         return self
 
     def _check_enough_tasks(self, strategy):
