@@ -221,15 +221,16 @@ class MetaEstimator(BaseEstimator):
         groups = check_groups(groups, X.shape[0])
         self.tasks_, indices = task_indices(groups)
         self.n_tasks_ = len(self.tasks_)
+        self.hyperparams_ = None if self.hyperparams is None else clone(self.hyperparams)
+        self.init_ = _NoInit() if self.init is None else clone(self.init)
         if is_classifier(self):
             check_classification_targets(y)
             self.classes_ = np.unique(y)
-            check_tasks_have_two_classes(y, self.tasks_, indices)
+            if not self._single_class_tasks_allowed():
+                check_tasks_have_two_classes(y, self.tasks_, indices)
 
         rng = check_random_state(self.random_state)
         estimator = _seeded_clone(self._base_estimator(), self.random_state, rng)
-        self.hyperparams_ = None if self.hyperparams is None else clone(self.hyperparams)
-        self.init_ = _NoInit() if self.init is None else clone(self.init)
         context = dict(n_jobs=self.n_jobs, verbose=self.verbose)
         for strategy in (self.hyperparams_, self.init_):
             if strategy is not None:
@@ -260,6 +261,10 @@ class MetaEstimator(BaseEstimator):
         self.learners_ = dict(zip(self.tasks_.tolist(), learners))
         self.population_learner_ = learners[-1]
         return self
+
+    def _single_class_tasks_allowed(self):
+        # A learned prior carries a one-class task; within-task CV cannot score it.
+        return self.hyperparams_ is None and self.init_._handles_single_class_tasks
 
     def _check_enough_tasks(self, strategy):
         needed = strategy._min_tasks
@@ -303,7 +308,7 @@ class MetaEstimator(BaseEstimator):
         if is_classifier(self):
             check_classification_targets(y_checked)
             labels = np.unique(y_checked).tolist()
-            if len(labels) < 2:
+            if len(labels) < 2 and not self._single_class_tasks_allowed():
                 raise ValueError(
                     f"adapt got only one class ({labels[0]!r}); a classifier needs at "
                     "least two classes to learn from. Add rows of another class."

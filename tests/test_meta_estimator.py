@@ -323,3 +323,21 @@ def test_regression_score_is_r2_of_predict():
     assert meta.score(X, y, groups=groups) == pytest.approx(
         r2_score(y, meta.predict(X, groups=groups))
     )
+
+
+def test_single_class_tasks_allowed_only_for_strategies_that_handle_them(blobs):
+    from metasklearn.init import GaussianPrior
+
+    X, y, groups = blobs
+    y = (y == 2).astype(int)
+    y[groups == 4] = 0  # task 4 holds one class
+    meta = MetaEstimator(LogisticRegression(), init=GaussianPrior()).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(meta.learners_[4].classes_, [0, 1])
+    learner = meta.adapt(X[:4], np.zeros(4, dtype=int))
+    assert learner.predict_proba(X[:4]).shape == (4, 2)
+    # Within-task CV cannot score a one-class task: with a hyperparameter strategy it stays an error.
+    with pytest.raises(ValueError, match="Task 4 has only one class"):
+        MetaEstimator(LogisticRegression(), init=GaussianPrior(),
+                      hyperparams=LearnedDefault({"C": [1.0]})).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="Task 4 has only one class"):
+        MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)

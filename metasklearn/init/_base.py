@@ -21,9 +21,14 @@ class BaseInit(BaseEstimator):
         unpickle where metasklearn is not installed).
 
     ``_min_tasks`` is the number of training tasks the strategy needs.
+    ``_handles_single_class_tasks``: whether ``fit`` and ``adapt`` accept a
+    classification task holding one class (a learned prior can: the adapted
+    model still predicts every class). Otherwise, and whenever a
+    hyperparameter strategy is set, such a task is an error.
     """
 
     _min_tasks = 2
+    _handles_single_class_tasks = False
 
     def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
         raise NotImplementedError  # pragma: no cover

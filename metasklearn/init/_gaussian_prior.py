@@ -1,0 +1,327 @@
+"""GaussianPrior: a learned Gaussian prior over linear weights, adapted by MAP."""
+
+import warnings
+from copy import deepcopy
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._validation import task_indices
+from . import _linear_adapters as adapters
+from ._base import BaseInit
+from ._prior_em import (
+    add_intercept_column,
+    fit_gaussian_prior,
+    fit_softmax_prior,
+    gaussian_map,
+    gaussian_task_stats,
+    softmax_map,
+    _spd_inverse,
+)
+
+
+class GaussianPrior(BaseInit):
+    """Learn a Gaussian prior over a linear model's weights; adapt by MAP.
+
+    Each training task ``t`` is taken to have its own parameters ``theta_t``
+    (intercept and coefficients) drawn from ``N(mean_, covariance_)``, the
+    random-intercept-and-slopes model of a statistician's mixed-effects
+    model. :meth:`fit` learns the mean, the covariance and, for regression,
+    the noise variance by empirical Bayes (EM over the training tasks; the
+    Laplace approximation for classifiers). :meth:`adapt` returns the
+    maximum a posteriori (MAP) model of a new task: with few rows it stays
+    near the prior mean, with many it follows the task's own least-squares
+    or maximum-likelihood fit. The intercept is part of the prior, so a new
+    task's offset is shrunk too.
+
+    Supported base estimators, alone or as the last step of a
+    :class:`~sklearn.pipeline.Pipeline`: :class:`~sklearn.linear_model.Ridge`
+    and :class:`~sklearn.linear_model.SGDRegressor` (``loss="squared_error"``)
+    with the Gaussian likelihood; :class:`~sklearn.linear_model.LogisticRegression`
+    and :class:`~sklearn.linear_model.SGDClassifier` (``loss="log_loss"``) with
+    the logistic likelihood (binary) or the softmax likelihood (more than two
+    classes). The MAP is closed form for regressors and found by Newton's
+    method for classifiers; the result is a plain fitted estimator of the
+    base class.
+
+    Parameters
+    ----------
+    covariance : {"diag", "full"}, default="diag"
+        ``"full"`` learns correlations between parameters (an offset that
+        goes with a slope); ``"diag"`` independent variances only, fewer
+        parameters for few tasks.
+    reml : bool, default=True
+        Restricted maximum likelihood for the regression prior: the
+        covariance and noise estimates count the uncertainty of the estimated
+        mean, as ``statsmodels.MixedLM(reml=True)`` and ``lme4`` do, instead of
+        being biased low when tasks are few. ``False`` is plain maximum
+        likelihood. Classifiers use the Laplace approximation either way.
+    shrinkage : float, default=1.0
+        Stabilises ``"full"`` covariances learned from few tasks: the
+        off-diagonal entries are multiplied by ``n_tasks / (n_tasks +
+        shrinkage)``, so its effect vanishes as tasks grow. ``0`` turns it off.
+    reg_covar : float, default=1e-6
+        Added to each prior variance, relative to that parameter's starting
+        variance (the one that lets it alone move the output by one noise
+        standard deviation, or one logit), so that a parameter that does not
+        vary across tasks keeps a finite prior precision whatever the units.
+    max_iter : int, default=300
+        Maximum EM iterations.
+    tol : float, default=1e-4
+        EM stops when the log marginal likelihood gains less than ``tol``
+        per row (regression), or when the mean and covariance change by less
+        than ``tol`` relative to their size (classification).
+    verbose : int, default=0
+        Progress lines when > 0.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_params,)
+        Prior mean of the parameters: intercept first (when the estimator
+        fits one), then the coefficients. With more than two classes, one
+        such block per class, in the order of ``classes_``; with two, the
+        block of ``classes_[1]`` (as in ``LogisticRegression.coef_``).
+    covariance_ : ndarray of shape (n_params, n_params)
+        Prior covariance, in the same order (diagonal for ``"diag"``).
+    noise_variance_ : float or None
+        Learned variance of the regression noise; ``None`` for classifiers.
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in fit (classifiers only). Every adapted classifier
+        predicts all of them.
+    transformer_ : Pipeline or None
+        The base Pipeline's transformer steps fitted once on all training
+        rows, reused unchanged for every new task; ``None`` for a bare
+        estimator.
+    n_features_in_ : int
+        Number of features the linear step sees.
+    n_iter_ : int
+        EM iterations run.
+    log_marginal_likelihood_ : float or None
+        Log marginal likelihood of the training tasks at the end, restricted
+        with ``reml=True`` (regression only).
+
+    Notes
+    -----
+    **Feature scaling.** The prior lives in the feature space the linear step
+    sees, so that space must mean the same in every task. Scale features
+    globally, not per task: with a bare estimator pass features already on
+    one scale; with ``Pipeline([StandardScaler(), Ridge()])`` the scaler is
+    fitted once on all meta-training rows (``transformer_``) and every
+    adapted pipeline carries that same fitted scaler.
+
+    **alpha, C and the penalty.** The learned prior *is* the penalty: the MAP
+    replaces the estimator's own L2 term (``alpha`` of Ridge and SGD*, ``C``
+    and ``penalty`` of LogisticRegression), which :meth:`adapt` does not use.
+    The returned estimator keeps those parameters, so calling its ``fit``
+    again trains it from scratch with them, without the prior. Tuning them
+    with a hyperparameter strategy next to this one has no effect.
+
+    **Features constant within a task** (a school's mean score) are fine: the
+    task's own rows cannot tell the coefficient from the intercept, and the
+    prior settles it. Collinear features and tasks with fewer rows than
+    parameters are handled the same way, and :meth:`adapt` accepts a task
+    with zero rows (the prior mean model) or, for classifiers, a single class
+    (the model still predicts all ``classes_``).
+
+    ``n_jobs`` and ``random_state`` are accepted for the interface and unused:
+    the EM is deterministic and vectorised across tasks.
+
+    See Also
+    --------
+    sklearn.linear_model.Ridge : The regressor whose weights are written.
+    sklearn.linear_model.LogisticRegression : The classifier whose weights are written.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from metasklearn import MetaEstimator
+    >>> from metasklearn.datasets import make_linear_tasks
+    >>> from metasklearn.init import GaussianPrior
+    >>> X, y, groups = make_linear_tasks(n_tasks=40, n_samples=20, n_features=2,
+    ...                                  random_state=0)
+    >>> meta = MetaEstimator(Ridge(), init=GaussianPrior(), random_state=0)
+    >>> meta = meta.fit(X, y, groups=groups)
+    >>> meta.init_.mean_.round(1)  # intercept, coef_1, coef_2; the true mean is (1.8, 0.4, 1.0)
+    array([1.8, 0.5, 0.9])
+    >>> X_new, y_new, _ = make_linear_tasks(n_tasks=1, n_samples=3, n_features=2,
+    ...                                     random_state=1)
+    >>> learner = meta.adapt(X_new, y_new)  # MAP from 3 rows: a plain fitted Ridge
+    >>> type(learner).__name__, learner.coef_.shape
+    ('Ridge', (2,))
+    """
+
+    # A community whose rows all hold one class still informs the prior.
+    _handles_single_class_tasks = True
+
+    _parameter_constraints = {
+        "covariance": [StrOptions({"full", "diag"})],
+        "reml": ["boolean"],
+        "shrinkage": [Interval(Real, 0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, covariance="diag", *, reml=True, shrinkage=1.0, reg_covar=1e-6,
+                 max_iter=300, tol=1e-4, verbose=0):
+        self.covariance = covariance
+        self.reml = reml
+        self.shrinkage = shrinkage
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+
+    def _log(self, message):
+        if self.verbose or self._meta_verbose:
+            print(f"[GaussianPrior] {message}", flush=True)
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        """Learn the prior's mean and covariance (and noise) from the training tasks.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted supported linear estimator, or a Pipeline ending in one.
+        X : array-like of shape (n_samples, n_features)
+            Rows of all training tasks.
+        y : array-like of shape (n_samples,)
+            Targets.
+        groups : array-like of shape (n_samples,)
+            Task id of each row.
+        n_jobs, random_state : ignored
+            Accepted for the :class:`BaseInit` interface.
+        verbose : int, default=0
+            Progress lines when > 0 (as does the ``verbose`` parameter).
+
+        Returns
+        -------
+        self : GaussianPrior
+        """
+        self._validate_params()
+        self._meta_verbose = verbose
+        self._kind = adapters.check_linear(estimator)
+        self._fit_intercept = adapters.fit_intercept(estimator)
+        transformer, _ = adapters.split_pipeline(estimator)
+        self.transformer_ = None
+        if transformer is not None:
+            self.transformer_ = clone(transformer).fit(X, y)
+            X = self.transformer_.transform(X)
+        X = check_array(X, dtype=float, input_name="X (as the linear step sees it)")
+        self.n_features_in_ = X.shape[1]
+        X1 = add_intercept_column(X, self._fit_intercept)
+        _, indices = task_indices(np.asarray(groups))
+        options = dict(diagonal=self.covariance == "diag", shrinkage=self.shrinkage,
+                       reg_covar=self.reg_covar, max_iter=self.max_iter, tol=self.tol,
+                       log=self._log)
+
+        if self._kind == "regression":
+            y = check_array(y, ensure_2d=False, dtype=float, input_name="y")
+            stats = gaussian_task_stats(X1, y, indices)
+            (self.mean_, self.covariance_, self.noise_variance_, self.n_iter_, converged,
+             self.log_marginal_likelihood_) = fit_gaussian_prior(stats, reml=self.reml,
+                                                                 **options)
+        else:
+            self.classes_ = np.unique(y)
+            Y = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(float)
+            blocks, reference = self._blocks()
+            self.mean_, self.covariance_, self.n_iter_, converged = fit_softmax_prior(
+                X1, Y, indices, blocks, reference, **options)
+            self.noise_variance_ = None
+            self.log_marginal_likelihood_ = None
+        self._check_finite()
+        self._precision = _spd_inverse(self.covariance_)
+        if not converged:
+            warnings.warn(
+                f"GaussianPrior's EM did not converge in max_iter={self.max_iter} "
+                "iterations; increase max_iter or tol.", ConvergenceWarning)
+        self._log(f"learned the prior in {self.n_iter_} EM iterations")
+        return self
+
+    def _blocks(self):
+        """``(n_blocks, reference)``: one block against class 0 for binary, else one per class."""
+        if self.classes_.shape[0] == 2:
+            return 1, True
+        return self.classes_.shape[0], False
+
+    def _check_finite(self):
+        values = [self.mean_, self.covariance_]
+        if self.noise_variance_ is not None:
+            values.append(np.array([self.noise_variance_]))
+        if not all(np.all(np.isfinite(v)) for v in values):
+            raise ValueError(
+                "GaussianPrior's EM produced non-finite values; the features are probably "
+                "on wildly different scales. Standardise them, e.g. with "
+                "Pipeline([StandardScaler(), ...]) as the base estimator."
+            )
+
+    def adapt(self, estimator, X, y):
+        """Return the MAP model of one new task as a fitted estimator of the base class.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted clone of the base estimator (or Pipeline).
+        X : array-like of shape (n_samples, n_features)
+            The task's rows; zero rows give the prior mean model.
+        y : array-like of shape (n_samples,)
+            Their targets. Classifiers accept any subset of ``classes_``,
+            even a single class.
+
+        Returns
+        -------
+        estimator : estimator object
+            ``estimator``, fitted: weights set to the MAP and, in a Pipeline,
+            the transformer steps fitted in :meth:`fit`.
+        """
+        check_is_fitted(self)
+        transformer, final = adapters.split_pipeline(estimator)
+        final_name = estimator.steps[-1][0] if transformer is not None else None
+        if (transformer is None) != (self.transformer_ is None):
+            raise ValueError(
+                "adapt got a different kind of estimator (bare vs Pipeline) from the one "
+                "GaussianPrior was fitted with; pass a clone of that estimator."
+            )
+        if self.transformer_ is not None:
+            n_rows = len(X) if hasattr(X, "__len__") else X.shape[0]
+            X = (self.transformer_.transform(X) if n_rows
+                 else np.empty((0, self.n_features_in_)))
+        if self.transformer_ is None:
+            Z, y = validate_data(final, X, y, reset=True, ensure_min_samples=0,
+                                 y_numeric=self._kind == "regression")
+        else:
+            # The transformer validated X and returns an array: record its width only.
+            Z = validate_data(final, X, reset=True, skip_check_array=True)
+            y = check_array(y, ensure_2d=False, dtype="numeric" if self._kind == "regression"
+                            else None, ensure_min_samples=0, input_name="y")
+            check_consistent_length(Z, y)
+        Z = np.asarray(Z, dtype=float)
+        if Z.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"adapt got {Z.shape[1]} features for the linear step but GaussianPrior was "
+                f"fitted with {self.n_features_in_}; pass rows with the same columns."
+            )
+        X1 = add_intercept_column(Z, self._fit_intercept)
+        if self._kind == "regression":
+            theta = gaussian_map(X1, y, self.mean_, self._precision, self.noise_variance_)
+            adapters.write_regressor(final, theta, self._fit_intercept, n_iter=1)
+        else:
+            self._check_known_labels(y)
+            Y = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(float)
+            blocks, reference = self._blocks()
+            W, _, _, n_iter = softmax_map(X1[None], Y[None], blocks, reference, self.mean_,
+                                          self._precision)
+            adapters.write_classifier(final, W[0].reshape(blocks, -1), self._fit_intercept,
+                                      self.classes_.copy(), n_iter)
+        if self.transformer_ is not None:
+            # What set_params(steps=...) would do, without its signature inspection (it
+            # dominated the cost of adapting a Pipeline).
+            estimator.steps = [(name, deepcopy(step)) for name, step in self.transformer_.steps]
+            estimator.steps.append((final_name, final))
+        return estimator

@@ -1,0 +1,415 @@
+"""GaussianPrior: EM recovers a known prior; adapt is the exact MAP, as a plain estimator."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.special import log_softmax
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+from sklearn.utils._param_validation import InvalidParameterError
+
+from metasklearn import MetaEstimator
+from metasklearn.datasets import make_linear_tasks, make_logistic_tasks
+from metasklearn.init import GaussianPrior
+
+TRUE_COV = np.array([[0.50, 0.20, 0.00],
+                     [0.20, 0.30, -0.10],
+                     [0.00, -0.10, 0.20]])
+TRUE_MEAN = np.array([1.0, -0.5, 2.0])
+
+
+def _linear(n_tasks, n_samples=20, random_state=0, **kwargs):
+    return make_linear_tasks(n_tasks=n_tasks, n_samples=n_samples, n_features=2,
+                             prior_mean=TRUE_MEAN, prior_cov=TRUE_COV, noise=0.5,
+                             return_params=True, random_state=random_state, **kwargs)
+
+
+def _neg_log_posterior_map(loss, x0):
+    return minimize(loss, x0, method="BFGS", options={"gtol": 1e-10}).x
+
+
+# --------------------------------------------------------------------- meta-fit
+
+
+def test_learned_prior_converges_to_the_true_one_as_tasks_grow():
+    errors = []
+    for n_tasks in [20, 500]:
+        X, y, groups, _ = _linear(n_tasks)
+        prior = GaussianPrior("full").fit(Ridge(), X, y, groups)
+        errors.append((np.abs(prior.mean_ - TRUE_MEAN).max(),
+                       np.abs(prior.covariance_ - TRUE_COV).max()))
+    (mean_small, cov_small), (mean_big, cov_big) = errors
+    assert mean_big < 0.06 and cov_big < 0.06
+    assert mean_big < mean_small and cov_big < cov_small
+    assert prior.noise_variance_ == pytest.approx(0.25, rel=0.05)
+    # The correlations are learned, with the right signs.
+    assert prior.covariance_[0, 1] > 0.1 and prior.covariance_[1, 2] < -0.05
+
+
+def test_logistic_prior_is_recovered():
+    cov = np.diag([0.5, 0.3, 0.2])
+    X, y, groups = make_logistic_tasks(n_tasks=300, n_samples=40, n_features=2,
+                                       prior_mean=TRUE_MEAN, prior_cov=cov, random_state=0)
+    prior = GaussianPrior("diag").fit(LogisticRegression(), X, y, groups)
+    np.testing.assert_allclose(prior.mean_, TRUE_MEAN, atol=0.15)
+    np.testing.assert_allclose(np.diag(prior.covariance_), np.diag(cov), atol=0.15)
+    assert prior.noise_variance_ is None
+    np.testing.assert_array_equal(prior.classes_, [0, 1])
+
+
+def test_diag_covariance_is_diagonal_and_shrinkage_scales_off_diagonals():
+    X, y, groups, _ = _linear(30)
+    diag = GaussianPrior("diag").fit(Ridge(), X, y, groups).covariance_
+    np.testing.assert_array_equal(diag, np.diag(np.diag(diag)))
+    full = GaussianPrior("full", shrinkage=0.0).fit(Ridge(), X, y, groups).covariance_
+    shrunk = GaussianPrior("full", shrinkage=1e6).fit(Ridge(), X, y, groups).covariance_
+    assert np.abs(full[0, 1]) > 0.05
+    assert np.abs(shrunk - np.diag(np.diag(shrunk))).max() < 1e-3
+
+
+def test_em_increases_the_marginal_likelihood():
+    X, y, groups, _ = _linear(15, n_samples=6)
+    logliks = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for max_iter in [1, 4, 7, 10, 13, 16, 19]:  # 1, then whole accelerated cycles of 3
+            prior = GaussianPrior("full", shrinkage=0, reg_covar=0, max_iter=max_iter, tol=0)
+            logliks.append(prior.fit(Ridge(), X, y, groups).log_marginal_likelihood_)
+    assert np.all(np.diff(logliks) > 0)
+
+
+def test_not_converging_warns():
+    X, y, groups, _ = _linear(10)
+    with pytest.warns(ConvergenceWarning, match="increase max_iter"):
+        GaussianPrior(max_iter=1, tol=0).fit(Ridge(), X, y, groups)
+
+
+# ----------------------------------------------------------------------- adapt
+
+
+def test_ridge_adapt_is_the_exact_posterior_mode():
+    X, y, groups, _ = _linear(40)
+    prior = GaussianPrior().fit(Ridge(alpha=123.0), X, y, groups)
+    Xn, yn, _, _ = _linear(1, n_samples=4, random_state=1)
+    learner = prior.adapt(Ridge(alpha=123.0), Xn, yn)
+    prec = np.linalg.inv(prior.covariance_)
+
+    def loss(theta):
+        r = yn - theta[0] - Xn @ theta[1:]
+        return r @ r / (2 * prior.noise_variance_) + (theta - prior.mean_) @ prec @ (
+            theta - prior.mean_) / 2
+
+    theta = _neg_log_posterior_map(loss, np.zeros(3))
+    assert learner.intercept_ == pytest.approx(theta[0], abs=1e-6)
+    np.testing.assert_allclose(learner.coef_, theta[1:], atol=1e-6)
+    assert learner.alpha == 123.0  # the user's alpha is kept, not used
+
+
+def test_zero_rows_give_the_prior_mean_and_many_rows_the_task_fit():
+    X, y, groups, _ = _linear(40)
+    prior = GaussianPrior().fit(Ridge(), X, y, groups)
+    empty = prior.adapt(Ridge(), X[:0], y[:0])
+    assert empty.intercept_ == pytest.approx(prior.mean_[0])
+    np.testing.assert_allclose(empty.coef_, prior.mean_[1:])
+
+    Xn, yn, _, params = _linear(1, n_samples=[20000], random_state=3)
+    ols = LinearRegression().fit(Xn, yn)
+    big = prior.adapt(Ridge(), Xn, yn)
+    np.testing.assert_allclose(big.coef_, ols.coef_, atol=2e-3)
+    assert big.intercept_ == pytest.approx(ols.intercept_, abs=2e-3)
+    small = prior.adapt(Ridge(), Xn[:3], yn[:3])
+    # With three rows the fit sits between the prior mean and the task's own parameters.
+    truth = np.r_[params.intercepts, params.coefs[0]]
+    theta = np.r_[small.intercept_, small.coef_]
+    assert np.linalg.norm(theta - truth) < np.linalg.norm(prior.mean_ - truth)
+
+
+def _softmax_tasks(n_tasks, n_samples, random_state):
+    rng = np.random.RandomState(random_state)
+    W_mean = np.array([[0.5, 1.0, 0.0], [0.0, -1.0, 1.0], [-0.5, 0.0, -1.0]])
+    X, y, groups = [], [], []
+    for t in range(n_tasks):
+        W = W_mean + 0.3 * rng.standard_normal(W_mean.shape)
+        Xt = rng.standard_normal((n_samples, 2))
+        logits = W[:, 0] + Xt @ W[:, 1:].T
+        p = np.exp(log_softmax(logits, axis=1))
+        y.append([rng.choice(3, p=row) for row in p])
+        X.append(Xt)
+        groups.append(np.full(n_samples, t))
+    return np.vstack(X), np.concatenate(y), np.concatenate(groups)
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_logistic_adapt_is_the_exact_posterior_mode(multiclass):
+    if multiclass:
+        X, y, groups = _softmax_tasks(30, 20, 0)
+        Xn, yn, _ = _softmax_tasks(1, 6, 1)
+    else:
+        X, y, groups = make_logistic_tasks(n_tasks=30, n_samples=20, n_features=2,
+                                           random_state=0)
+        Xn, yn, _ = make_logistic_tasks(n_tasks=1, n_samples=6, n_features=2, random_state=1)
+    prior = GaussianPrior().fit(LogisticRegression(), X, y, groups)
+    learner = prior.adapt(LogisticRegression(C=1e-3), Xn, yn)
+    prec = np.linalg.inv(prior.covariance_)
+    n_blocks = 3 if multiclass else 1
+
+    def loss(w):
+        W = w.reshape(n_blocks, 3)
+        logits = W[:, 0] + Xn @ W[:, 1:].T
+        if not multiclass:
+            logits = np.hstack([np.zeros((len(yn), 1)), logits])
+        nll = -log_softmax(logits, axis=1)[np.arange(len(yn)), yn].sum()
+        return nll + (w - prior.mean_) @ prec @ (w - prior.mean_) / 2
+
+    W = _neg_log_posterior_map(loss, prior.mean_.copy()).reshape(n_blocks, 3)
+    # BFGS is the less precise of the two solvers: 1e-4 is its accuracy, not ours.
+    np.testing.assert_allclose(learner.intercept_, W[:, 0], atol=1e-4)
+    np.testing.assert_allclose(learner.coef_, W[:, 1:], atol=1e-4)
+    assert learner.coef_.shape == (n_blocks, 2)
+    np.testing.assert_array_equal(learner.classes_, np.arange(3 if multiclass else 2))
+
+
+def test_classifier_adapt_with_one_class_or_no_rows_keeps_every_class():
+    X, y, groups = make_logistic_tasks(n_tasks=30, n_samples=20, n_features=2, random_state=0)
+    prior = GaussianPrior().fit(LogisticRegression(), X, y, groups)
+    empty = prior.adapt(LogisticRegression(), X[:0], y[:0])
+    np.testing.assert_allclose(np.r_[empty.intercept_, empty.coef_[0]], prior.mean_)
+    ones = prior.adapt(LogisticRegression(), X[:4], np.ones(4, dtype=int))
+    np.testing.assert_array_equal(ones.classes_, [0, 1])
+    p_one, p_prior = ones.predict_proba(X[:4])[:, 1], empty.predict_proba(X[:4])[:, 1]
+    assert np.all(p_one > p_prior)  # pulled toward the only class seen, not to certainty
+    assert np.all(p_one < 1 - 1e-3)
+    with pytest.raises(ValueError, match=r"labels \[7\] that were not seen"):
+        prior.adapt(LogisticRegression(), X[:2], np.array([0, 7]))
+
+
+def test_single_class_training_tasks_are_used_not_refused():
+    X, y, groups = make_logistic_tasks(n_tasks=30, n_samples=20, n_features=2, random_state=0)
+    y = y.copy()
+    y[groups < 5] = 1  # five tasks hold only class 1
+    prior = GaussianPrior().fit(LogisticRegression(), X, y, groups)
+    baseline = GaussianPrior().fit(LogisticRegression(), X[groups >= 5], y[groups >= 5],
+                                   groups[groups >= 5])
+    assert np.isfinite(prior.covariance_).all()
+    assert prior.mean_[0] > baseline.mean_[0]  # they raise the typical intercept
+
+
+def test_dataframe_feature_names_are_kept():
+    pd = pytest.importorskip("pandas")
+    X, y, groups, _ = _linear(10)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    prior = GaussianPrior().fit(Ridge(), X, y, groups)
+    learner = prior.adapt(Ridge(), frame.iloc[:4], y[:4])
+    np.testing.assert_array_equal(learner.feature_names_in_, ["a", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learner.predict(frame)
+
+
+def test_string_labels():
+    X, y, groups = make_logistic_tasks(n_tasks=10, n_samples=20, n_features=2, random_state=0)
+    labels = np.array(["no", "yes"])[y]
+    prior = GaussianPrior().fit(LogisticRegression(), X, labels, groups)
+    learner = prior.adapt(LogisticRegression(), X[:5], labels[:5])
+    assert set(learner.predict(X)) <= {"no", "yes"}
+    assert learner.score(X, labels) > 0.6
+
+
+# ------------------------------------------------- estimators, pickling, pipelines
+
+
+def _rows():
+    Xr, yr, gr, _ = _linear(20)
+    Xc, yc, gc = make_logistic_tasks(n_tasks=20, n_samples=20, n_features=2, random_state=0)
+    return (Xr, yr, gr), (Xc, yc, gc)
+
+
+ESTIMATORS = [
+    Ridge(), SGDRegressor(), LogisticRegression(), SGDClassifier(loss="log_loss"),
+    make_pipeline(StandardScaler(), Ridge()),
+    make_pipeline(StandardScaler(), LogisticRegression()),
+]
+
+
+def _adapted(estimator):
+    reg, clf = _rows()
+    X, y, groups = clf if hasattr(estimator, "predict_proba") else reg
+    meta = MetaEstimator(estimator, init=GaussianPrior(), random_state=0).fit(X, y, groups=groups)
+    return meta.adapt(X[:6], y[:6]), X, y
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_returned_estimator_is_a_plain_fitted_one(estimator):
+    learner, X, y = _adapted(estimator)
+    assert type(learner) is type(estimator)
+    expected = learner.predict(X)
+    assert np.isfinite(expected).all()
+    assert np.isfinite(learner.score(X, y))
+    final = learner[-1] if hasattr(learner, "steps") else learner
+    assert final.coef_.ndim == (2 if hasattr(learner, "predict_proba") else 1)
+    if hasattr(learner, "predict_proba"):
+        proba = learner.predict_proba(X)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        np.testing.assert_allclose(learner.predict_log_proba(X), np.log(proba), atol=1e-8)
+        decision = learner.decision_function(X)
+        np.testing.assert_array_equal(learner.classes_[(decision > 0).astype(int)], expected)
+    copy = pickle.loads(pickle.dumps(final))
+    Z = learner[:-1].transform(X) if hasattr(learner, "steps") else X
+    if hasattr(final, "partial_fit"):
+        before = copy.coef_.copy()
+        copy.partial_fit(Z[:6], y[:6])  # continues from the MAP weights
+        assert np.isfinite(copy.coef_).all() and not np.array_equal(copy.coef_, before)
+    if hasattr(final, "sparsify"):
+        sparse = pickle.loads(pickle.dumps(final)).sparsify()
+        np.testing.assert_allclose(sparse.densify().predict(Z), final.predict(Z))
+    # fit still trains it from scratch with the estimator's own settings.
+    refit = clone(learner).fit(X, y)
+    assert refit.predict(X).shape == expected.shape
+
+
+def test_returned_estimators_unpickle_and_predict_without_metasklearn():
+    blobs, Xs, expected = [], [], []
+    for estimator in ESTIMATORS:
+        learner, X, _ = _adapted(estimator)
+        blobs.append(pickle.dumps(learner))
+        Xs.append(X[:5].tolist())
+        expected.append(learner.predict(X[:5]).tolist())
+    assert not any(b"metasklearn" in blob for blob in blobs)
+    script = (
+        "import pickle, sys, numpy as np\n"
+        "sys.modules['metasklearn'] = None  # importing it would fail\n"
+        f"blobs, Xs = {blobs!r}, {Xs!r}\n"
+        "print(repr([pickle.loads(b).predict(np.array(X)).tolist() for b, X in zip(blobs, Xs)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert eval(out) == expected
+
+
+def test_pipeline_scaler_is_fitted_once_on_training_rows_and_scale_free():
+    X, y, groups, _ = _linear(30)
+    pipe = make_pipeline(StandardScaler(), Ridge())
+    prior = GaussianPrior().fit(pipe, X, y, groups)
+    learner = prior.adapt(clone(pipe), X[:4], y[:4])
+    np.testing.assert_allclose(learner[0].mean_, X.mean(axis=0))  # not the 4 rows' mean
+    scaled = np.array([1000.0, 0.001])
+    prior_scaled = GaussianPrior().fit(pipe, X * scaled, y, groups)
+    learner_scaled = prior_scaled.adapt(clone(pipe), X[:4] * scaled, y[:4])
+    np.testing.assert_allclose(learner_scaled.predict(X * scaled), learner.predict(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="bare vs Pipeline"):
+        prior.adapt(Ridge(), X[:4], y[:4])
+
+
+def test_units_of_features_and_target_do_not_change_the_predictions():
+    # Even without a scaler: the EM start and the variance floor scale with the units.
+    X, y, groups, _ = _linear(30, n_samples=6)
+    units = np.array([1000.0, 0.001])
+    reference = GaussianPrior().fit(Ridge(), X, y, groups).adapt(Ridge(), X[:4], y[:4])
+    prior = GaussianPrior().fit(Ridge(), X * units, y * 1e-4, groups)
+    learner = prior.adapt(Ridge(), X[:4] * units, y[:4] * 1e-4)
+    np.testing.assert_allclose(learner.predict(X * units), 1e-4 * reference.predict(X),
+                               rtol=1e-6)
+
+
+def test_fit_intercept_false():
+    X, y, groups, _ = _linear(20)
+    prior = GaussianPrior().fit(Ridge(fit_intercept=False), X, y, groups)
+    assert prior.mean_.shape == (2,)
+    learner = prior.adapt(Ridge(fit_intercept=False), X[:5], y[:5])
+    assert learner.intercept_ == 0.0
+
+
+# ------------------------------------------------------------- awkward tasks
+
+
+def test_feature_constant_within_tasks_is_learned_from_between_task_variation():
+    X, y, groups, _ = _linear(200, n_samples=10)
+    school = np.random.RandomState(0).standard_normal(200)[groups]  # one value per task
+    y = y + 1.5 * school
+    prior = GaussianPrior().fit(Ridge(), np.column_stack([X, school]), y, groups)
+    assert prior.mean_[3] == pytest.approx(1.5, abs=0.15)
+    np.testing.assert_allclose(prior.mean_[:3], TRUE_MEAN, atol=0.15)
+    learner = prior.adapt(Ridge(), np.column_stack([X, school])[:3], y[:3])
+    assert np.isfinite(learner.coef_).all()
+
+
+def test_collinear_features_and_one_row_tasks_give_finite_weights():
+    X, y, groups, _ = _linear(30, n_samples=[1] * 10 + [20] * 20)
+    X_dup = np.column_stack([X, X[:, 0]])
+    prior = GaussianPrior().fit(Ridge(), X_dup, y, groups)
+    assert np.isfinite(prior.covariance_).all() and np.isfinite(prior.mean_).all()
+    # The duplicated coefficient pair acts like the single one.
+    single = GaussianPrior().fit(Ridge(), X, y, groups)
+    assert prior.mean_[1] + prior.mean_[3] == pytest.approx(single.mean_[1], abs=0.05)
+    one_row = prior.adapt(Ridge(), X_dup[:1], y[:1])
+    assert np.isfinite(one_row.coef_).all()
+    np.testing.assert_allclose(one_row.predict(X_dup[20:40]),
+                               single.adapt(Ridge(), X[:1], y[:1]).predict(X[20:40]), atol=0.05)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("estimator, match", [
+    (SVR(), "supports Ridge.*got SVR"),
+    (SGDClassifier(), "loss='log_loss'"),
+    (SGDRegressor(loss="huber"), "loss='squared_error'"),
+    (SGDRegressor(average=True), "average=False"),
+])
+def test_unsupported_estimators_are_refused(estimator, match):
+    X, y, groups, _ = _linear(5)
+    y = (y > y.mean()).astype(int) if isinstance(estimator, SGDClassifier) else y
+    with pytest.raises(ValueError, match=match):
+        GaussianPrior().fit(estimator, X, y, groups)
+
+
+def test_parameters_and_feature_count_are_checked():
+    X, y, groups, _ = _linear(5)
+    with pytest.raises(InvalidParameterError, match="covariance"):
+        GaussianPrior(covariance="spherical").fit(Ridge(), X, y, groups)
+    with pytest.raises(InvalidParameterError, match="shrinkage"):
+        GaussianPrior(shrinkage=-1).fit(Ridge(), X, y, groups)
+    prior = GaussianPrior().fit(Ridge(), X, y, groups)
+    with pytest.raises(ValueError, match="adapt got 3 features .* fitted with 2"):
+        prior.adapt(Ridge(), np.hstack([X, X[:, :1]])[:4], y[:4])
+
+
+def test_meta_estimator_needs_two_tasks():
+    X, y, _, _ = _linear(3)
+    with pytest.raises(ValueError, match="GaussianPrior needs at least 2 training tasks"):
+        MetaEstimator(Ridge(), init=GaussianPrior()).fit(X, y)
+
+
+# ------------------------------------------------------------------ payoff
+
+
+def test_beats_pooled_and_per_task_on_held_out_tasks():
+    X, y, groups, _ = _linear(60)
+    Xn, yn, gn, _ = _linear(40, n_samples=25, random_state=1)
+    meta = MetaEstimator(Ridge(), init=GaussianPrior(), random_state=0).fit(X, y, groups=groups)
+    pooled = Ridge().fit(X, y)
+    errors = {"ours": [], "per-task": [], "pooled": []}
+    for t in range(40):
+        rows = np.flatnonzero(gn == t)
+        s, q = rows[:5], rows[5:]
+        for name, model in [("ours", meta.adapt(Xn[s], yn[s])),
+                            ("per-task", Ridge().fit(Xn[s], yn[s])), ("pooled", pooled)]:
+            errors[name].append(np.mean((model.predict(Xn[q]) - yn[q]) ** 2))
+    mse = {k: np.mean(v) for k, v in errors.items()}
+    assert mse["ours"] < 0.8 * mse["per-task"]
+    assert mse["ours"] < 0.8 * mse["pooled"]
