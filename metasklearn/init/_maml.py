@@ -1,0 +1,431 @@
+"""MAML, first-order MAML and Reptile: learned starting weights for MLPs.
+
+The inner loop *is* the base estimator's own ``fit`` (its solver, learning
+rate, batches, epochs, stopping rule), replayed for a meta-batch of tasks at
+once by :mod:`metasklearn.engine`; ``adapt`` runs that ``fit`` itself from
+the learned weights. The classes differ only in the meta-gradient.
+"""
+
+import copy
+from collections import defaultdict
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import task_indices
+from ..engine import (
+    backprop,
+    backward_training,
+    config_from_estimator,
+    data_loss,
+    fit_stochastic,
+    forward,
+    init_params,
+)
+from ..engine._optim import adam_init, adam_updates
+from ._base import BaseInit
+from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
+from ._task_batches import detect_label_space, gather, support_query, task_targets
+
+_CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
+
+
+def _draw_tasks(rng, n_tasks, size):
+    """``size`` distinct task positions (with replacement only if there are too few tasks).
+
+    Rejection sampling: ``rng.choice(..., replace=False)`` permutes all tasks
+    at every call, which would make a meta-iteration cost grow with the
+    collection.
+    """
+    if size > n_tasks:
+        return rng.randint(n_tasks, size=size)
+    if 4 * size > n_tasks:
+        return rng.permutation(n_tasks)[:size]
+    picks, seen = [], set()
+    while len(picks) < size:
+        for k in rng.randint(n_tasks, size=size - len(picks)).tolist():
+            if k not in seen:
+                seen.add(k)
+                picks.append(k)
+    return np.array(picks)
+
+
+class _MLPMetaInit(BaseInit):
+    """Shared machinery: meta-batches, the outer Adam loop, ``adapt``."""
+
+    _parameter_constraints = {
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "meta_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "shots": [Interval(Integral, 1, None, closed="left"), None],
+        "max_inner_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "label_space": [StrOptions({"auto", "shared", "episodic"})],
+    }
+    _needs_query = True
+    _second_order = False
+
+    def __init__(self, *, n_iter=1000, meta_batch_size=25, meta_learning_rate=1e-3, shots=None,
+                 max_inner_iter=None, label_space="auto"):
+        self.n_iter = n_iter
+        self.meta_batch_size = meta_batch_size
+        self.meta_learning_rate = meta_learning_rate
+        self.shots = shots
+        self.max_inner_iter = max_inner_iter
+        self.label_space = label_space
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        """Meta-train the starting weights of ``estimator`` on the tasks of ``(X, y, groups)``.
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            Unfitted; its settings define the inner loop.
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        groups : ndarray of shape (n_samples,)
+            Task id of each row.
+        n_jobs : int, default=None
+            Threads over chunks of a meta-batch (results do not depend on it).
+        random_state : int, RandomState instance or None, default=None
+            Initial weights and task / row sampling.
+        verbose : int, default=0
+            Progress lines when > 0.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        name = type(self).__name__
+        self._kind = check_mlp(estimator, name)
+        classification = self._kind == "classification"
+        self._inner_random_state = estimator.random_state
+        self._configs = {}
+        self._estimator = estimator
+        _, indices = task_indices(groups)
+        sizes = np.array([len(idx) for idx in indices])
+        if classification:
+            self.classes_, y = np.unique(y, return_inverse=True)
+            n_labels = np.array([len(np.unique(y[idx])) for idx in indices])
+            space = self.label_space
+            if space == "auto":
+                space = detect_label_space(y, indices, X)
+            self.label_space_ = space
+            n_head = 1 if space == "episodic" or len(self.classes_) == 2 else len(self.classes_)
+        else:
+            self.label_space_ = "regression"
+            n_head = 1 if y.ndim == 1 else y.shape[1]
+            n_labels = np.zeros(len(indices), dtype=int)
+        shots = self._check_shots(sizes, n_labels)
+        rng = check_random_state(random_state)
+        units = [X.shape[1], *hidden_sizes(estimator), n_head]
+        coefs, intercepts = init_params(units, estimator.activation, rng)
+        params = coefs + intercepts
+        state = adam_init(params)
+        n_layers = len(coefs)
+        curve = []
+        for it in range(self.n_iter):
+            picks = _draw_tasks(rng, len(indices), self.meta_batch_size)
+            try:
+                grads, loss = self._meta_gradient(params[:n_layers], params[n_layers:], X, y,
+                                                  indices, picks, shots, rng, n_jobs)
+            except ValueError as exc:
+                if it == 0 or "diverged" not in str(exc):
+                    raise
+                raise ValueError(
+                    f"{name}: the inner fit diverged at meta-iteration {it + 1}, from weights "
+                    f"moved by meta_learning_rate={self.meta_learning_rate!r}; lower "
+                    f"meta_learning_rate (or learning_rate_init). {exc}") from exc
+            updates = adam_updates(state, grads, self.meta_learning_rate, 0.9, 0.999, 1e-8)
+            params = [p + u for p, u in zip(params, updates)]
+            if not all(np.isfinite(p).all() for p in params) or not np.isfinite(loss):
+                raise ValueError(
+                    f"{name} diverged at meta-iteration {it + 1}: the learned weights or "
+                    f"the meta-loss became non-finite with meta_learning_rate="
+                    f"{self.meta_learning_rate!r}. Lower meta_learning_rate (or the base "
+                    "estimator's learning_rate_init)."
+                )
+            curve.append(loss)
+            if verbose and ((it + 1) % max(1, self.n_iter // 10) == 0 or it == 0):
+                print(f"[{name}] meta-iteration {it + 1}/{self.n_iter}, meta-loss {loss:.5f}",
+                      flush=True)
+        self.coefs_, self.intercepts_ = params[:n_layers], params[n_layers:]
+        self.loss_curve_ = np.array(curve)
+        self.shots_ = shots
+        del self._estimator, self._configs
+        return self
+
+    def _check_shots(self, sizes, n_labels):
+        name = type(self).__name__
+        shots = int(sizes.min() // 2) if self.shots is None else self.shots
+        limit = sizes.min() - (1 if self._needs_query else 0)
+        if shots < 1 or shots > limit:
+            raise ValueError(
+                f"{name} needs shots between 1 and {limit} (the smallest training task has "
+                f"{sizes.min()} rows{' and must keep query rows' if self._needs_query else ''})"
+                f"; got shots={shots}. Choose shots as the number of rows new tasks will "
+                "have in adapt."
+            )
+        if n_labels.max(initial=0) > shots:
+            raise ValueError(
+                f"shots={shots} cannot hold one row of each class: a training task has "
+                f"{n_labels.max()} classes. Raise shots to at least that.")
+        return shots
+
+    def _inner_state(self, rng):
+        """The RandomState the learner's warm-started ``fit`` shuffles with (no init draws)."""
+        rs = self._inner_random_state
+        if not self._estimator.shuffle:
+            return None
+        if rs is None:
+            return np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        if isinstance(rs, Integral):
+            return np.random.RandomState(rs)
+        return copy.deepcopy(rs)
+
+    def _config(self, out):
+        if out not in self._configs:
+            self._configs[out] = config_from_estimator(self._estimator, out,
+                                                       max_iter=self.max_inner_iter)
+        return self._configs[out]
+
+    def _meta_gradient(self, coefs, intercepts, X, y, indices, picks, shots, rng, n_jobs):
+        classification = self._kind == "classification"
+        buckets = defaultdict(list)
+        for k in picks:
+            s, q = support_query(rng, y[indices[k]], shots, classification)
+            n_lab = len(np.unique(y[indices[k][s]])) if classification else 0
+            buckets[(len(q), n_lab)].append((indices[k][s], indices[k][q]))
+        jobs = []
+        for key in sorted(buckets):
+            members = buckets[key]
+            state = self._inner_state(rng)
+            for start in range(0, len(members), _CHUNK):
+                chunk = members[start:start + _CHUNK]
+                S = np.stack([s for s, _ in chunk])
+                Q = np.stack([q for _, q in chunk])
+                jobs.append((S, Q, copy.deepcopy(state) if state is not None else None))
+        if n_jobs in (None, 1) or len(jobs) == 1:
+            results = [self._chunk_gradient(coefs, intercepts, X, y, *job) for job in jobs]
+        else:
+            results = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(self._chunk_gradient)(coefs, intercepts, X, y, *job) for job in jobs)
+        total = [np.zeros_like(p) for p in coefs + intercepts]
+        loss = 0.0
+        for grads, chunk_loss in results:
+            total = [t + g for t, g in zip(total, grads)]
+            loss += chunk_loss
+        return [t / len(picks) for t in total], loss / len(picks)
+
+    def _chunk_gradient(self, coefs, intercepts, X, y, S, Q, inner_state):
+        """Summed meta-gradient and query loss of tasks with equal shapes."""
+        classification = self._kind == "classification"
+        B = S.shape[0]
+        Xs, Xq = gather(X, S), gather(X, Q)
+        Ys, labels = task_targets(y[S], classification)
+        if classification:
+            m = len(labels[0])
+            Yq = np.stack([np.eye(m)[np.searchsorted(lab, y[q])] for lab, q in zip(labels, Q)])
+            Yq = Yq[..., 1:] if m == 2 else Yq
+            if self.label_space_ == "shared":
+                Ms = np.stack([head_map("shared", coefs[-1].shape[1], lab) for lab in labels])
+            else:
+                Ms = np.broadcast_to(head_map("episodic", 1, np.arange(m)), (B, 1, Ys.shape[2]))
+            out = out_activation("classification", m)
+        else:
+            Yq, _ = task_targets(y[Q], False)
+            Ms = np.broadcast_to(np.eye(coefs[-1].shape[1]), (B,) + (coefs[-1].shape[1],) * 2)
+            out = "identity"
+        config = self._config(out)
+        start_c = [np.broadcast_to(c, (B,) + c.shape) for c in coefs[:-1]]
+        start_c.append(np.matmul(coefs[-1], Ms))
+        start_b = [np.broadcast_to(b, (B,) + b.shape) for b in intercepts[:-1]]
+        start_b.append(np.matmul(intercepts[-1], Ms))
+        res = fit_stochastic(start_c, start_b, Xs, Ys, config, inner_state,
+                             record=self._second_order)
+        if Xq.shape[1]:
+            P = forward(res.coefs, res.intercepts, Xq, config.activation, out)[-1]
+            loss = float(data_loss(P, Yq, out).sum())
+        else:
+            loss = float(np.nansum(res.loss_curve[-1]))
+        gc, gb = self._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
+        Mt = np.swapaxes(Ms, 1, 2)
+        grads = [g.sum(axis=0) for g in gc[:-1]] + [np.matmul(gc[-1], Mt).sum(axis=0)]
+        grads += [g.sum(axis=0) for g in gb[:-1]]
+        grads.append(np.matmul(gb[-1][:, None, :], Mt)[:, 0, :].sum(axis=0))
+        return grads, loss
+
+    # --------------------------------------------------------------- adapt
+    def adapt(self, estimator, X, y):
+        """Fit ``estimator`` on one new task by its own ``fit``, from the learned weights.
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            Unfitted clone for the new task.
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        estimator : MLPClassifier or MLPRegressor
+            Fitted; ``warm_start`` keeps the value it came with.
+        """
+        check_is_fitted(self, "coefs_")
+        name = type(self).__name__
+        check_mlp(estimator, name)
+        expected = [c.shape[1] for c in self.coefs_[:-1]]
+        if hidden_sizes(estimator) != expected:
+            raise ValueError(
+                f"{name} learned weights for hidden_layer_sizes={tuple(expected)}, but the "
+                f"estimator to adapt has {tuple(hidden_sizes(estimator))}. Keep the "
+                "architecture fixed between fit and adapt.")
+        if self.label_space_ == "regression":
+            M = head_map("regression", self.coefs_[-1].shape[1], None)
+        elif self.label_space_ == "shared":
+            self._check_known_labels(y)
+            M = head_map("shared", self.coefs_[-1].shape[1],
+                         np.searchsorted(self.classes_, np.unique(y)))
+        else:
+            M = head_map("episodic", 1, np.arange(len(np.unique(y))))
+        coefs, intercepts = task_weights(self.coefs_, self.intercepts_, M)
+        return fit_from(estimator, X, y, coefs, intercepts, name)
+
+
+_SHARED_DOC = """
+    Parameters
+    ----------
+    n_iter : int, default=1000
+        Meta-iterations (outer Adam steps).
+    meta_batch_size : int, default=25
+        Tasks per meta-iteration, drawn at random (without replacement when
+        there are enough).
+    meta_learning_rate : float, default=1e-3
+        Step size of the outer Adam optimiser.
+    shots : int, default=None
+        Support rows per task in meta-training: the inner ``fit`` sees these,
+        the rest of the task's rows are its query rows. Set it to the number
+        of rows new tasks bring to ``adapt`` (batch sizes and schedules depend
+        on it). ``None`` means half the rows of the smallest task.
+    max_inner_iter : int, default=None
+        Truncate the inner ``fit`` to this many epochs in meta-training
+        (``adapt`` always runs the estimator's full ``fit``). ``None`` means
+        the estimator's ``max_iter``.
+    label_space : {"auto", "shared", "episodic"}, default="auto"
+        Classifiers only. "shared": a label means the same in every task; the
+        whole network, output layer included, is learned (one output per
+        known label). "episodic": labels are arbitrary per task (N-way
+        episodes, N may vary); every class's output weights start from one
+        learned vector, so the order of labels cannot matter. "auto" decides
+        from the data (see ``label_space_``).
+
+    Attributes
+    ----------
+    coefs_, intercepts_ : list of ndarray
+        The learned starting weights (output layer: one column per known
+        label, or one shared column for episodic tasks).
+    loss_curve_ : ndarray of shape (n_iter,)
+        Meta-loss per meta-iteration: mean query loss after the inner ``fit``
+        (Reptile without query rows: the support loss).
+    label_space_ : {"shared", "episodic", "regression"}
+        The label space used.
+    classes_ : ndarray
+        Known labels (classifiers).
+    shots_ : int
+        Support rows per task used in meta-training.
+"""
+
+
+class FOMAML(_MLPMetaInit):
+    __doc__ = """First-order MAML: starting weights that train well in a few steps.
+
+    For each task of a meta-batch, run the base estimator's own ``fit``
+    (replayed exactly by the engine) on ``shots`` support rows from the
+    learned weights, and move the weights along the gradient of the query
+    loss at the adapted weights (Finn et al., 2017, first-order variant).
+    """ + _SHARED_DOC + """
+    Examples
+    --------
+    >>> from sklearn.neural_network import MLPRegressor
+    >>> from metasklearn import MetaEstimator
+    >>> from metasklearn.datasets import make_sinusoid_tasks
+    >>> from metasklearn.init import FOMAML
+    >>> X, y, groups = make_sinusoid_tasks(n_tasks=20, n_samples=20, random_state=0)
+    >>> mlp = MLPRegressor(hidden_layer_sizes=(20,), solver="sgd", learning_rate_init=0.01,
+    ...                    momentum=0.0, batch_size=10, max_iter=3, random_state=0)
+    >>> init = FOMAML(n_iter=20, meta_batch_size=5, shots=10)
+    >>> meta = MetaEstimator(mlp, init=init, random_state=0).fit(X, y, groups=groups)
+    >>> meta.init_.loss_curve_.shape
+    (20,)
+    >>> type(meta.adapt(X[:10], y[:10])).__name__
+    'MLPRegressor'
+    """
+
+    def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
+        _, gc, gb, _, _ = backprop(res.coefs, res.intercepts, Xq, Yq, config.activation, out,
+                                   0.0)
+        return gc, gb
+
+
+class MAML(FOMAML):
+    __doc__ = """Model-agnostic meta-learning, second order through the inner ``fit``.
+
+    As :class:`FOMAML`, but the query-loss gradient is carried back through
+    every inner step to the starting weights, with exact Hessian-vector
+    products (Pearlmutter's R-operator, no autodiff), through ``sgd``
+    (momentum, Nesterov) and ``adam`` alike.
+    """ + _SHARED_DOC + """
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from sklearn.neural_network import MLPRegressor
+    >>> from metasklearn.datasets import make_sinusoid_tasks
+    >>> from metasklearn.init import MAML
+    >>> X, y, groups = make_sinusoid_tasks(n_tasks=10, n_samples=20, random_state=0)
+    >>> mlp = MLPRegressor(hidden_layer_sizes=(20,), solver="sgd", learning_rate_init=0.01,
+    ...                    momentum=0.0, batch_size=10, max_iter=2, random_state=0)
+    >>> maml = MAML(n_iter=10, meta_batch_size=5, shots=10).fit(mlp, X, y, groups,
+    ...                                                         random_state=0)
+    >>> learner = maml.adapt(clone(mlp), X[:10], y[:10])  # adapt fits what it is given
+    >>> learner.n_iter_
+    2
+    """
+    _second_order = True
+
+    def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
+        gc, gb = super()._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
+        return backward_training(res, gc, gb, config)
+
+
+class Reptile(_MLPMetaInit):
+    __doc__ = """Reptile: move the starting weights towards each task's trained weights.
+
+    For each task of a meta-batch, run the base estimator's own ``fit`` on
+    ``shots`` rows from the learned weights; the meta-gradient is the start
+    minus the trained weights (Nichol et al., 2018), fed to Adam. No query
+    rows are needed; when a task has more rows than ``shots`` they only
+    measure ``loss_curve_``.
+    """ + _SHARED_DOC + """
+    Examples
+    --------
+    >>> from sklearn.neural_network import MLPClassifier
+    >>> from metasklearn.datasets import load_digits_episodes
+    >>> from metasklearn.init import Reptile
+    >>> X, y, groups = load_digits_episodes(n_way=3, k_shot=2, n_query=2, n_episodes=10,
+    ...                                     random_state=0)
+    >>> mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> reptile = Reptile(n_iter=5, meta_batch_size=4, shots=6, label_space="episodic")
+    >>> reptile = reptile.fit(mlp, X, y, groups, random_state=0)
+    >>> [c.shape for c in reptile.coefs_]
+    [(64, 16), (16, 1)]
+    """
+    _needs_query = False
+
+    def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
+        return ([s - e for s, e in zip(start_c, res.coefs)],
+                [s - e for s, e in zip(start_b, res.intercepts)])

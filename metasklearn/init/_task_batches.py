@@ -1,0 +1,84 @@
+"""Meta-batches for MLP meta-training: which tasks, which rows, what label space.
+
+One job: turn ``(X, y, groups)`` into stacked support/query arrays for a
+meta-batch, without copying the collection (rows are gathered per batch, so
+memory grows with the meta-batch, not with the number of tasks).
+"""
+
+import numpy as np
+from scipy import sparse
+
+
+def detect_label_space(y_codes, indices, X, max_tasks=500):
+    """``"shared"`` if a label means the same thing in every task, else ``"episodic"``.
+
+    Heuristic: per task and label, the mean of the (standardised) rows. If
+    labels are shared, the label explains much of the spread of these means
+    across tasks; if labels are arbitrary per task (N-way episodes relabelled
+    ``0..N-1``), it explains what random labels would (about ``(L - 1) /
+    (E - 1)`` for ``L`` labels and ``E`` means). Shared when the explained
+    fraction exceeds twice that plus 0.05.
+    """
+    X = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    means, labels = [], []
+    for idx in indices[:max_tasks]:
+        codes = y_codes[idx]
+        for label in np.unique(codes):
+            means.append(X[idx[codes == label]].mean(axis=0) / scale)
+            labels.append(label)
+    means, labels = np.array(means), np.array(labels)
+    total = ((means - means.mean(axis=0)) ** 2).sum()
+    if total == 0 or len(np.unique(labels)) < 2:
+        return "shared"
+    within = sum(((means[labels == lab] - means[labels == lab].mean(axis=0)) ** 2).sum()
+                 for lab in np.unique(labels))
+    explained = 1 - within / total
+    expected = (len(np.unique(labels)) - 1) / max(len(labels) - 1, 1)
+    return "shared" if explained > 2 * expected + 0.05 else "episodic"
+
+
+def support_query(rng, y_task, shots, classification):
+    """Positions of a task's support and query rows: a random split, class-balanced.
+
+    For classifiers, rows are shuffled and then taken round-robin over the
+    classes, so the ``shots`` support rows cover every class when ``shots``
+    is at least the number of classes.
+    """
+    n = y_task.shape[0]
+    order = rng.permutation(n)
+    if classification:
+        labels = y_task[order]
+        by_class = np.argsort(labels, kind="stable")
+        sorted_labels = labels[by_class]
+        starts = np.searchsorted(sorted_labels, sorted_labels, side="left")
+        rank = np.empty(n, dtype=int)
+        rank[by_class] = np.arange(n) - starts
+        order = order[np.lexsort((np.arange(n), rank))]
+    return order[:shots], order[shots:]
+
+
+def gather(X, rows):
+    """``X[rows]`` for a ``(n_tasks, n_rows)`` index array, as a dense 3-D array."""
+    if sparse.issparse(X):
+        return X[rows.ravel()].toarray().reshape(rows.shape + (X.shape[1],))
+    return np.asarray(X[rows], dtype=float)
+
+
+def task_targets(y_rows, classification):
+    """Targets as ``fit`` sees them, per task: label-binarised codes, or ``y`` as a column.
+
+    Returns ``(Y, label_values)`` with ``Y`` of shape ``(n_tasks, n_rows,
+    n_outputs)`` and ``label_values[t]`` the sorted labels of task ``t``.
+    """
+    if not classification:
+        Y = y_rows.astype(float)
+        return (Y[..., None] if Y.ndim == 2 else Y), None
+    labels, Y = [], []
+    for row in y_rows:
+        values, codes = np.unique(row, return_inverse=True)
+        labels.append(values)
+        onehot = np.eye(len(values))[codes]
+        Y.append(onehot[:, 1:] if len(values) == 2 else onehot)
+    return np.stack(Y), labels

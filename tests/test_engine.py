@@ -1,0 +1,200 @@
+"""The engine computes what scikit-learn's MLP computes, for many tasks at once."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import LabelBinarizer
+
+from metasklearn.engine import (
+    backprop,
+    backward_training,
+    config_from_estimator,
+    data_loss,
+    fit_stochastic,
+    forward,
+    hessian_vector_product,
+    init_params,
+)
+
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(37, 3))
+TARGETS = {
+    "binary": (X[:, 0] > 0).astype(int),
+    "multiclass": np.digitize(X[:, 0] + X[:, 1], [-0.5, 0.5]),
+    "regression": X @ [1.0, -2.0, 0.5] + np.sin(X[:, 0]),
+}
+SETTINGS = {
+    "constant": {},
+    "invscaling-plain-momentum": dict(learning_rate="invscaling", nesterovs_momentum=False),
+    # tol so large that the stopping rule / lr reduction fires within 20 epochs
+    "adaptive-stopping": dict(learning_rate="adaptive", momentum=0.5, tol=0.1,
+                              n_iter_no_change=2),
+}
+
+
+def _targets(kind, y):
+    if kind == "regression":
+        return y.reshape(-1, 1).astype(float), "identity"
+    Y = LabelBinarizer().fit_transform(y).astype(float)
+    return Y, "logistic" if Y.shape[1] == 1 else "softmax"
+
+
+def _engine_fit(est, X, y, kind, seed):
+    Y, out = _targets(kind, y)
+    rs = np.random.RandomState(seed)
+    coefs, intercepts = init_params([X.shape[1], *est.hidden_layer_sizes, Y.shape[1]],
+                                    est.activation, rs)
+    config = config_from_estimator(est, out)
+    return fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts],
+                          X[None], Y[None], config, rs)
+
+
+@pytest.mark.parametrize(
+    "activation, solver, kind, setting",
+    list(itertools.product(["identity", "logistic", "tanh", "relu"], ["sgd", "adam"],
+                           TARGETS, SETTINGS)),
+)
+def test_weights_equal_sklearn_after_20_epochs(activation, solver, kind, setting):
+    y = TARGETS[kind]
+    Est = MLPRegressor if kind == "regression" else MLPClassifier
+    est = Est(hidden_layer_sizes=(5, 4), activation=activation, solver=solver, max_iter=20,
+              batch_size=8, random_state=1,
+              learning_rate_init=0.005 if kind == "regression" else 0.05,
+              **SETTINGS[setting])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    res = _engine_fit(est, X, y, kind, seed=1)
+    for mine, theirs in zip(res.coefs + res.intercepts, est.coefs_ + est.intercepts_):
+        np.testing.assert_allclose(mine[0], theirs, rtol=0, atol=1e-10)
+    assert res.n_iter[0] == est.n_iter_
+    curve = res.loss_curve[: est.n_iter_, 0]
+    np.testing.assert_allclose(curve, est.loss_curve_, rtol=0, atol=1e-10)
+
+
+def test_stopping_rule_fires_in_the_matrix():
+    # Guards the matrix above: at least one setting really stops early.
+    est = MLPClassifier(hidden_layer_sizes=(5, 4), solver="adam", max_iter=20, batch_size=8,
+                        random_state=1, learning_rate_init=0.05, **SETTINGS["adaptive-stopping"])
+    est.fit(X, TARGETS["binary"])
+    assert est.n_iter_ < 20
+    assert _engine_fit(est, X, TARGETS["binary"], "binary", 1).n_iter[0] == est.n_iter_
+
+
+def test_tasks_in_one_batch_equal_tasks_one_by_one():
+    rng = np.random.RandomState(3)
+    T, n = 4, 12
+    Xs = rng.normal(size=(T, n, 2))
+    Ys = (Xs[..., :1] * rng.normal(size=(T, 1, 1)))
+    c, b = init_params([2, 6, 1], "tanh", rng)
+    coefs = [np.stack([w + 0.1 * k for k in range(T)]) for w in c]
+    intercepts = [np.stack([w] * T) for w in b]
+    config = config_from_estimator(
+        MLPRegressor(activation="tanh", solver="sgd", batch_size=5, max_iter=7,
+                     tol=0.05, n_iter_no_change=1), "identity")
+    together = fit_stochastic(coefs, intercepts, Xs, Ys, config,
+                              [np.random.RandomState(k) for k in range(T)])
+    assert len(set(together.n_iter.tolist())) > 1  # tasks stop at different epochs
+    for k in range(T):
+        alone = fit_stochastic([w[k:k + 1] for w in coefs], [w[k:k + 1] for w in intercepts],
+                               Xs[k:k + 1], Ys[k:k + 1], config, [np.random.RandomState(k)])
+        for a, t in zip(alone.coefs + alone.intercepts, together.coefs + together.intercepts):
+            np.testing.assert_allclose(a[0], t[k], rtol=0, atol=1e-12)
+        assert alone.n_iter[0] == together.n_iter[k]
+
+
+def _random_net(rng, units, T=2):
+    coefs = [rng.normal(scale=0.7, size=(T, a, b)) for a, b in zip(units[:-1], units[1:])]
+    intercepts = [rng.normal(scale=0.3, size=(T, b)) for b in units[1:]]
+    return coefs, intercepts
+
+
+def _flat_grad(coefs, intercepts, Xb, Yb, activation, out, alpha):
+    _, cg, ig, _, _ = backprop(coefs, intercepts, Xb, Yb, activation, out, alpha)
+    return cg + ig
+
+
+@pytest.mark.parametrize("activation, out", [("tanh", "softmax"), ("logistic", "logistic"),
+                                             ("relu", "identity"), ("identity", "softmax")])
+def test_hessian_vector_product_matches_finite_differences(activation, out):
+    rng = np.random.RandomState(0)
+    units = [3, 4, 5, 3 if out == "softmax" else 1]
+    coefs, intercepts = _random_net(rng, units)
+    Xb = rng.normal(size=(2, 9, 3))
+    Yb = (np.eye(units[-1])[rng.randint(units[-1], size=(2, 9))] if out == "softmax"
+          else rng.randint(2, size=(2, 9, 1)).astype(float))
+    vc, vi = _random_net(rng, units)
+    _, _, _, acts, deltas = backprop(coefs, intercepts, Xb, Yb, activation, out, 0.3)
+    hc, hi = hessian_vector_product(coefs, acts, deltas, vc, vi, activation, out, 0.3)
+    eps = 1e-6
+    plus = _flat_grad([c + eps * v for c, v in zip(coefs, vc)],
+                      [b + eps * v for b, v in zip(intercepts, vi)], Xb, Yb, activation, out, 0.3)
+    minus = _flat_grad([c - eps * v for c, v in zip(coefs, vc)],
+                       [b - eps * v for b, v in zip(intercepts, vi)], Xb, Yb, activation, out,
+                       0.3)
+    for h, p, m in zip(hc + hi, plus, minus):
+        np.testing.assert_allclose(h, (p - m) / (2 * eps), rtol=1e-5, atol=1e-7)
+    assert max(np.abs(h).max() for h in hc) > 1e-3  # not trivially zero
+
+
+@pytest.mark.parametrize("solver, nesterov", [("sgd", True), ("sgd", False), ("adam", False)])
+def test_backward_through_training_matches_finite_differences(solver, nesterov):
+    rng = np.random.RandomState(1)
+    units = [2, 5, 1]
+    coefs, intercepts = _random_net(rng, units)
+    Xs, Xq = rng.normal(size=(2, 8, 2)), rng.normal(size=(2, 6, 2))
+    Ys, Yq = np.sin(Xs[..., :1]), np.sin(Xq[..., :1])
+    config = config_from_estimator(
+        MLPRegressor(activation="tanh", solver=solver, batch_size=3, max_iter=3,
+                     learning_rate_init=0.1, momentum=0.5, nesterovs_momentum=nesterov,
+                     alpha=0.01), "identity")
+
+    def query_loss(c, b, record=False):
+        res = fit_stochastic(c, b, Xs, Ys, config, np.random.RandomState(0), record=record)
+        P = forward(res.coefs, res.intercepts, Xq, "tanh", "identity")[-1]
+        return data_loss(P, Yq, "identity").sum(), res
+
+    _, res = query_loss(coefs, intercepts, record=True)
+    _, cg, ig, _, _ = backprop(res.coefs, res.intercepts, Xq, Yq, "tanh", "identity", 0.0)
+    gc, gi = backward_training(res, cg, ig, config)
+    vc, vi = _random_net(rng, units)
+    eps = 1e-6
+    fd = (query_loss([c + eps * v for c, v in zip(coefs, vc)],
+                     [b + eps * v for b, v in zip(intercepts, vi)])[0]
+          - query_loss([c - eps * v for c, v in zip(coefs, vc)],
+                       [b - eps * v for b, v in zip(intercepts, vi)])[0]) / (2 * eps)
+    analytic = sum(np.sum(g * v) for g, v in zip(gc + gi, vc + vi))
+    first_order = sum(np.sum(g * v) for g, v in zip(cg + ig, vc + vi))
+    assert analytic == pytest.approx(fd, rel=1e-6)
+    assert abs(first_order - fd) > 1e-3 * abs(fd)  # the second-order terms matter here
+
+
+def test_divergence_raises_naming_the_learning_rate():
+    rng = np.random.RandomState(0)
+    coefs, intercepts = _random_net(rng, [2, 4, 1], T=1)
+    config = config_from_estimator(
+        MLPRegressor(solver="sgd", learning_rate_init=1e6, max_iter=5), "identity")
+    with pytest.raises(ValueError, match=r"learning_rate_init=1000000.0"):
+        fit_stochastic(coefs, intercepts, rng.normal(size=(1, 10, 2)) * 100,
+                       rng.normal(size=(1, 10, 1)), config, np.random.RandomState(0))
+
+
+@pytest.mark.parametrize("params, match", [(dict(solver="lbfgs"), "stochastic solver"),
+                                           (dict(early_stopping=True), "early_stopping")])
+def test_unsupported_settings_raise(params, match):
+    with pytest.raises(ValueError, match=match):
+        config_from_estimator(MLPRegressor(**params), "identity")
+
+
+def test_batches_are_gen_batches():
+    from sklearn.utils import gen_batches
+
+    from metasklearn.engine._train import batch_slices
+
+    for n in range(1, 30):
+        for size in range(1, n + 1):
+            assert batch_slices(n, size) == list(gen_batches(n, size))

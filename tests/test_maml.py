@@ -1,0 +1,270 @@
+"""MAML, FOMAML and Reptile: the inner loop is the estimator's fit, and the start helps."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.svm import SVC
+
+from metasklearn import MetaEstimator
+from metasklearn.datasets import load_digits_episodes, make_sinusoid_tasks
+from metasklearn.engine import config_from_estimator, fit_stochastic
+from metasklearn.init import FOMAML, MAML, Reptile
+from metasklearn.init import _maml
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _sgd_mlp(**params):
+    defaults = dict(hidden_layer_sizes=(20, 20), solver="sgd", learning_rate_init=0.01,
+                    momentum=0.0, batch_size=10, max_iter=5, shuffle=False, alpha=0.0,
+                    random_state=0)
+    return MLPRegressor(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def sinusoid():
+    X, y, groups = make_sinusoid_tasks(n_tasks=200, n_samples=20, random_state=0)
+    X_new, y_new, g_new = make_sinusoid_tasks(n_tasks=30, n_samples=60, random_state=1)
+    return X, y, groups, X_new, y_new, g_new
+
+
+def _few_shot_mse(strategy, mlp, X_new, y_new, g_new, shots=10):
+    errors = []
+    for task in np.unique(g_new):
+        rows = g_new == task
+        Xt, yt = X_new[rows], y_new[rows]
+        learner = clone(mlp)
+        if strategy is None:
+            learner.fit(Xt[:shots], yt[:shots])
+        else:
+            learner = strategy.adapt(learner, Xt[:shots], yt[:shots])
+        errors.append(np.mean((learner.predict(Xt[shots:]) - yt[shots:]) ** 2))
+    return float(np.mean(errors))
+
+
+@pytest.mark.parametrize("Strategy", [MAML, FOMAML, Reptile])
+def test_learned_start_beats_scratch_on_new_sinusoids(sinusoid, Strategy):
+    X, y, groups, X_new, y_new, g_new = sinusoid
+    mlp = _sgd_mlp()
+    strategy = Strategy(n_iter=300, meta_batch_size=10, shots=10, meta_learning_rate=1e-2)
+    strategy.fit(mlp, X, y, groups, random_state=0)
+    scratch = _few_shot_mse(None, mlp, X_new, y_new, g_new)
+    learned = _few_shot_mse(strategy, mlp, X_new, y_new, g_new)
+    assert scratch > 2.5
+    assert learned < 0.5 * scratch, (learned, scratch)
+    # meta-loss went down
+    assert strategy.loss_curve_[-50:].mean() < 0.7 * strategy.loss_curve_[:50].mean()
+
+
+def test_second_order_beats_first_order_on_one_step(sinusoid):
+    X, y, groups, X_new, y_new, g_new = sinusoid
+    mlp = _sgd_mlp(max_iter=1, learning_rate_init=0.05)
+    scores = {}
+    for Strategy in (MAML, FOMAML):
+        s = Strategy(n_iter=300, meta_batch_size=10, shots=10, meta_learning_rate=3e-3)
+        scores[Strategy.__name__] = _few_shot_mse(s.fit(mlp, X, y, groups, random_state=0), mlp,
+                                                  X_new, y_new, g_new)
+    assert scores["MAML"] < scores["FOMAML"], scores
+
+
+def test_adapt_is_the_estimators_own_fit_from_the_learned_weights(sinusoid):
+    X, y, groups, X_new, y_new, _ = sinusoid
+    mlp = _sgd_mlp(solver="adam", shuffle=True, batch_size=4, max_iter=7, random_state=3)
+    strategy = FOMAML(n_iter=5, meta_batch_size=4, shots=10).fit(mlp, X, y, groups,
+                                                                 random_state=0)
+    learned = [c.copy() for c in strategy.coefs_ + strategy.intercepts_]
+    learner = strategy.adapt(clone(mlp), X_new[:10], y_new[:10])
+    # the engine from the same start with the fit's own (fresh, warm-start) random state
+    res = fit_stochastic([c[None] for c in strategy.coefs_],
+                         [b[None] for b in strategy.intercepts_], X_new[None, :10],
+                         y_new[None, :10, None], config_from_estimator(mlp, "identity"),
+                         np.random.RandomState(3))
+    for mine, theirs in zip(res.coefs + res.intercepts, learner.coefs_ + learner.intercepts_):
+        np.testing.assert_allclose(mine[0], theirs, rtol=0, atol=1e-12)
+    assert learner.n_iter_ == 7 and learner.t_ == 70 and len(learner.loss_curve_) == 7
+    assert learner.warm_start is False  # the user's setting is back
+    for before, after in zip(learned, strategy.coefs_ + strategy.intercepts_):
+        np.testing.assert_array_equal(before, after)  # adapt did not touch the strategy
+
+
+def test_meta_estimator_adapt_returns_a_plain_picklable_mlp():
+    X, y, groups = load_digits_episodes(n_way=3, k_shot=3, n_query=3, n_episodes=12,
+                                        random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    meta = MetaEstimator(mlp, init=Reptile(n_iter=3, meta_batch_size=4, shots=9),
+                         random_state=0).fit(X, y, groups=groups)
+    rows = groups == 0
+    learner = meta.adapt(X[rows][:9], y[rows][:9])
+    assert type(learner) is MLPClassifier
+    payload = pickle.dumps(learner)
+    assert b"metasklearn" not in payload
+    np.testing.assert_array_equal(pickle.loads(payload).predict(X), learner.predict(X))
+    assert mlp.get_params() == MLPClassifier(hidden_layer_sizes=(8,), max_iter=5,
+                                             random_state=0).get_params()
+    assert not hasattr(mlp, "coefs_")
+
+
+def _episode(seed, n_way=4, shots=3):
+    X, y, groups = load_digits_episodes(n_way=n_way, k_shot=shots, n_query=5, n_episodes=1,
+                                        split="test", random_state=seed)
+    return X, y
+
+
+@pytest.mark.parametrize("n_way", [3, 4])
+def test_episodic_predictions_do_not_depend_on_label_order(n_way):
+    X, y, groups = load_digits_episodes(n_way=n_way, k_shot=3, n_query=3, n_episodes=20,
+                                        random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(10,), max_iter=10, shuffle=False, random_state=0)
+    strategy = FOMAML(n_iter=10, meta_batch_size=5, shots=3 * n_way)
+    strategy.fit(mlp, X, y, groups, random_state=0)
+    assert strategy.label_space_ == "episodic"
+    Xe, ye = _episode(1, n_way=n_way)
+    support = np.concatenate([np.flatnonzero(ye == c)[:3] for c in range(n_way)])
+    perm = np.random.RandomState(0).permutation(n_way)
+    a = strategy.adapt(clone(mlp), Xe[support], ye[support])
+    b = strategy.adapt(clone(mlp), Xe[support], perm[ye[support]])
+    np.testing.assert_allclose(b.predict_proba(Xe)[:, perm], a.predict_proba(Xe), atol=1e-10)
+    np.testing.assert_array_equal(b.predict(Xe), perm[a.predict(Xe)])
+    # the shared head does depend on label order: the test above can fail
+    shared = FOMAML(n_iter=10, meta_batch_size=5, shots=3 * n_way, label_space="shared")
+    shared.fit(mlp, X, y, groups, random_state=0)
+    a = shared.adapt(clone(mlp), Xe[support], ye[support])
+    b = shared.adapt(clone(mlp), Xe[support], perm[ye[support]])
+    assert np.abs(b.predict_proba(Xe)[:, perm] - a.predict_proba(Xe)).max() > 1e-3
+
+
+def test_label_space_is_detected_from_the_data(blobs):
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    X, y, groups = load_digits_episodes(n_way=5, k_shot=2, n_query=2, n_episodes=30,
+                                        random_state=0)
+    assert Reptile(n_iter=1, shots=10).fit(mlp, X, y, groups).label_space_ == "episodic"
+    X, y, groups = blobs
+    shared = Reptile(n_iter=1, shots=6).fit(mlp, X, y, groups)
+    assert shared.label_space_ == "shared"
+    assert [c.shape[1] for c in shared.coefs_] == [5, 3]
+    with pytest.raises(ValueError, match=r"labels \[7\] that were not seen"):
+        shared.adapt(clone(mlp), X[:6], np.array([0, 1, 2, 7, 0, 1]))
+
+
+def test_shared_head_maps_two_label_tasks_onto_one_unit(blobs):
+    X, y, groups = blobs
+    keep = (y != 2) | (groups < 3)  # tasks 3..5 see only labels 0 and 1
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), solver="sgd", max_iter=3, random_state=0)
+    maml = MAML(n_iter=3, meta_batch_size=6, shots=6, label_space="shared")
+    maml.fit(mlp, X[keep], y[keep], groups[keep], random_state=0)
+    learner = maml.adapt(clone(mlp), X[:6], np.array([0, 2, 0, 2, 0, 2]))
+    assert learner.coefs_[-1].shape == (5, 1)
+    assert learner.classes_.tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("label_space, solver", [("shared", "sgd"), ("episodic", "sgd"),
+                                                  ("shared", "adam")])
+def test_maml_meta_gradient_matches_finite_differences(blobs, label_space, solver):
+    X, y, groups = blobs
+    keep = (y != 2) | (groups < 3)  # mixes 3-label and 2-label tasks
+    X, y, groups = X[keep], y[keep], groups[keep]
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), activation="tanh", solver=solver, batch_size=3,
+                        max_iter=2, learning_rate_init=0.2, momentum=0.5, alpha=0.01,
+                        shuffle=False, n_iter_no_change=100)
+    maml = MAML(n_iter=1, meta_batch_size=6, shots=6, label_space=label_space)
+    maml.fit(mlp, X, y, groups, random_state=0)
+    maml._estimator, maml._configs = mlp, {}
+    y_codes = np.unique(y, return_inverse=True)[1]
+    from metasklearn._validation import task_indices
+    _, indices = task_indices(groups)
+
+    def meta(params, seed=5):
+        n = len(maml.coefs_)
+        return maml._meta_gradient(params[:n], params[n:], X, y_codes, indices, np.arange(6),
+                                   6, np.random.RandomState(seed), None)
+
+    params = maml.coefs_ + maml.intercepts_
+    grads, _ = meta(params)
+    rng = np.random.RandomState(1)
+    direction = [rng.normal(size=p.shape) for p in params]
+    eps = 1e-6
+    plus = meta([p + eps * d for p, d in zip(params, direction)])[1]
+    minus = meta([p - eps * d for p, d in zip(params, direction)])[1]
+    analytic = sum(np.sum(g * d) for g, d in zip(grads, direction))
+    assert analytic == pytest.approx((plus - minus) / (2 * eps), rel=1e-5)
+
+
+def test_n_jobs_does_not_change_the_result(sinusoid, monkeypatch):
+    monkeypatch.setattr(_maml, "_CHUNK", 3)  # several chunks per meta-batch
+    X, y, groups = sinusoid[:3]
+    mlp = _sgd_mlp(max_iter=2, shuffle=True, batch_size=4, random_state=None)
+    fits = [FOMAML(n_iter=5, meta_batch_size=8, shots=10).fit(mlp, X, y, groups, n_jobs=n_jobs,
+                                                             random_state=0)
+            for n_jobs in (1, 2)]
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+
+
+def test_huge_inner_learning_rate_raises_and_names_it(sinusoid):
+    X, y, groups = sinusoid[:3]
+    with pytest.raises(ValueError, match=r"learning_rate_init=1e\+20"):
+        FOMAML(n_iter=2, shots=10).fit(_sgd_mlp(learning_rate_init=1e20), X, y, groups)
+    strategy = FOMAML(n_iter=2, shots=10).fit(_sgd_mlp(), X, y, groups, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # sklearn's own overflow
+        with pytest.raises(ValueError, match=r"FOMAML.adapt.*learning_rate_init=1e\+20"):
+            strategy.adapt(_sgd_mlp(learning_rate_init=1e20), X[:10], y[:10] * 1e3)
+
+
+def test_huge_meta_learning_rate_raises_and_names_it(sinusoid):
+    X, y, groups = sinusoid[:3]
+    with pytest.raises(ValueError, match=r"meta_learning_rate=1e\+200"):
+        Reptile(n_iter=5, shots=10, meta_learning_rate=1e200).fit(_sgd_mlp(), X, y, groups)
+
+
+@pytest.mark.parametrize("estimator, strategy, match", [
+    (SVC(), FOMAML(), "supports MLPClassifier and MLPRegressor"),
+    (MLPRegressor(solver="lbfgs"), FOMAML(), "stochastic solver"),
+    (MLPRegressor(), FOMAML(shots=20), "shots between 1 and 19"),
+    (MLPRegressor(), Reptile(shots=21), "shots between 1 and 20"),
+    (MLPRegressor(), FOMAML(n_iter=0), "n_iter"),
+])
+def test_bad_settings_raise_clear_errors(sinusoid, estimator, strategy, match):
+    X, y, groups = sinusoid[:3]
+    with pytest.raises(ValueError, match=match):
+        strategy.fit(estimator, X, y, groups)
+
+
+def test_adapt_checks_the_architecture(sinusoid):
+    X, y, groups = sinusoid[:3]
+    strategy = Reptile(n_iter=1, shots=10).fit(_sgd_mlp(), X, y, groups)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(20, 20\).*\(7,\)"):
+        strategy.adapt(_sgd_mlp(hidden_layer_sizes=(7,)), X[:10], y[:10])
+
+
+def test_verbose_prints_progress(sinusoid, capsys):
+    X, y, groups = sinusoid[:3]
+    Reptile(n_iter=10, shots=10).fit(_sgd_mlp(), X, y, groups, verbose=1)
+    out = capsys.readouterr().out
+    assert "[Reptile] meta-iteration 10/10, meta-loss" in out
+
+
+def test_truncated_inner_horizon(sinusoid):
+    X, y, groups = sinusoid[:3]
+    mlp = _sgd_mlp(max_iter=50)
+    a = FOMAML(n_iter=3, shots=10, max_inner_iter=2).fit(mlp, X, y, groups, random_state=0)
+    b = FOMAML(n_iter=3, shots=10).fit(mlp.set_params(max_iter=2), X, y, groups, random_state=0)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert a.adapt(_sgd_mlp(max_iter=50), X[:10], y[:10]).n_iter_ == 50
+
+
+def test_meta_batches_draw_distinct_tasks_cheaply():
+    rng = np.random.RandomState(0)
+    picks = _maml._draw_tasks(rng, 100000, 25)
+    assert len(set(picks.tolist())) == 25 and picks.max() < 100000
+    np.testing.assert_array_equal(picks, _maml._draw_tasks(np.random.RandomState(0), 100000, 25))
+    assert len(set(_maml._draw_tasks(rng, 30, 25).tolist())) == 25
+    assert len(_maml._draw_tasks(rng, 3, 5)) == 5  # fewer tasks than the meta-batch
