@@ -13,7 +13,7 @@ from sklearn.svm import SVC
 from metasklearn import MetaEstimator
 from metasklearn.datasets import make_checkerboard_tasks, make_linear_tasks
 from metasklearn.hyperparams import LearnedDefault
-from metasklearn.hyperparams._learned_default import _normalize_per_task
+from metasklearn.hyperparams._matrix import _normalize_per_task
 
 
 def _fit(strategy, estimator, X, y, groups, random_state=0):
@@ -141,3 +141,33 @@ def test_learned_default_beats_the_default_on_held_out_tasks():
     # Measured: learned 0.87, default 0.77 (mean query accuracy over 20 held-out tasks).
     assert np.mean(learned) > np.mean(default) + 0.05
     assert np.mean(np.array(learned) >= np.array(default)) >= 0.75
+
+
+def test_rank_normalisation_variant():
+    # Setting 1 wins one task by far, setting 2 two tasks narrowly: min-max and rank agree
+    # on 2 here, but only rank ignores the margin of setting 1's win.
+    from metasklearn.hyperparams import PerformanceMatrix
+
+    scores = np.array([[0.5, 1.0, 0.4], [0.5, 0.0, 0.6], [0.5, 0.45, 0.55], [0.5, 0.49, 0.51]])
+    pm = PerformanceMatrix.from_scores(scores, [{"alpha": a} for a in (1.0, 2.0, 3.0)])
+    minmax = LearnedDefault().fit(Ridge(), pm)
+    rank = LearnedDefault(normalize="rank").fit(Ridge(), pm)
+    np.testing.assert_allclose(minmax.cv_results_["mean_normalized_score"],
+                               [(1 / 6 + 5 / 6 + 0.5 + 0.5) / 4, (1 + 0 + 0 + 0) / 4,
+                                (0 + 1 + 1 + 1) / 4])
+    np.testing.assert_allclose(rank.cv_results_["mean_normalized_score"],
+                               [(0.5 + 0.5 + 0.5 + 0.5) / 4, (1 + 0 + 0 + 0) / 4, 0.75])
+    assert minmax.best_params_ == rank.best_params_ == {"alpha": 3.0}
+
+
+def test_list_of_datasets_with_different_feature_counts():
+    rng = np.random.RandomState(0)
+    datasets = []
+    for n_features in (2, 5, 9):
+        X = rng.normal(size=(40, n_features))
+        datasets.append((X, X @ rng.normal(size=n_features) + 0.1 * rng.normal(size=40)))
+    ld = LearnedDefault({"alpha": [1e-3, 1e3]}).fit(Ridge(), datasets)
+    assert ld.tasks_.tolist() == [0, 1, 2]
+    assert ld.best_params_ == {"alpha": 1e-3}  # nearly noiseless linear targets
+    learner = ld.adapt(Ridge(), datasets[1][0], datasets[1][1])
+    assert learner.alpha == 1e-3 and learner.coef_.shape == (5,)

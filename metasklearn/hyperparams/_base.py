@@ -1,6 +1,14 @@
-"""The interface every hyperparameter strategy implements."""
+"""The interface every hyperparameter strategy implements, and shared machinery."""
 
-from sklearn.base import BaseEstimator
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._matrix import PerformanceMatrix, _candidates, _check_names
+from ._relative import resolve_settings
 
 
 class BaseHyperparams(BaseEstimator):
@@ -33,3 +41,115 @@ class BaseHyperparams(BaseEstimator):
     def select(self, estimator, X, y):
         """Settings for a new task: the learned ``best_params_``."""
         return dict(self.best_params_)
+
+    def adapt(self, estimator, X, y):
+        """Fit a clone of ``estimator`` with the settings :meth:`select` picks for ``X, y``.
+
+        The hyperparameters-only path, for collections that
+        :class:`~metasklearn.MetaEstimator` cannot take (datasets that differ
+        in feature count). ``estimator`` is not modified.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator.
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        learner : estimator object
+            Fitted clone of ``estimator``.
+        """
+        check_is_fitted(self, "best_params_")
+        learner = clone(estimator)
+        return learner.set_params(**self.select(clone(estimator), X, y)).fit(X, y)
+
+
+class _MatrixStrategy(BaseHyperparams):
+    """A strategy that learns from a :class:`PerformanceMatrix`.
+
+    ``fit`` takes the collection as arrays ``(X, y, groups)``, as a list or
+    dict of ``(X, y)`` datasets, or as an already fitted matrix in place of
+    ``X`` (then the candidate settings are the matrix's).
+    """
+
+    _parameter_constraints = {
+        "param_grid": [dict, list, None],
+        "param_distributions": [dict, list, None],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object"],
+        "scoring": [str, callable, None],
+        "normalize": [StrOptions({"minmax", "rank"})],
+        "error_score": [StrOptions({"raise"}), Real],
+    }
+    _needs_metafeatures = False
+
+    def _fit_matrix(self, estimator, X, y, groups, n_jobs, random_state, verbose):
+        """The fitted matrix: ``X`` itself, or one scored on the collection."""
+        name = type(self).__name__
+        if isinstance(X, PerformanceMatrix):
+            check_is_fitted(X, "scores_")
+            if self.param_grid is not None or self.param_distributions is not None:
+                raise ValueError(
+                    f"{name} got a fitted PerformanceMatrix and param_grid or "
+                    "param_distributions; the matrix already holds the settings. Set both "
+                    "to None, or pass the data instead of the matrix."
+                )
+            if y is not None or groups is not None:
+                raise ValueError(
+                    f"{name} got a fitted PerformanceMatrix together with y or groups; the "
+                    "matrix holds the scores, pass it alone."
+                )
+            names = sorted({name for params in X.candidates_ for name in params})
+            _check_names(estimator, names, name)
+            if self._needs_metafeatures and X.meta_features_ is None:
+                raise ValueError(
+                    f"{name} needs the meta-features of the matrix's tasks. Build it with "
+                    "PerformanceMatrix(..., metafeatures=True) or pass meta_features= to "
+                    "PerformanceMatrix.from_scores."
+                )
+            if len(X.tasks_) < self._min_tasks:
+                raise ValueError(
+                    f"{name} needs at least {self._min_tasks} tasks; the matrix has "
+                    f"{len(X.tasks_)}."
+                )
+            return X
+        # Checked here so the error names the strategy, not the matrix.
+        _candidates(estimator, self.param_grid, self.param_distributions, self.n_iter,
+                    random_state, name)
+        matrix = PerformanceMatrix(
+            estimator, self.param_grid, param_distributions=self.param_distributions,
+            n_iter=self.n_iter, cv=self.cv, scoring=self.scoring,
+            error_score=self.error_score, metafeatures=self._needs_metafeatures,
+            n_jobs=n_jobs, random_state=random_state, verbose=verbose,
+        )
+        return matrix.fit(X, y, groups)
+
+    @staticmethod
+    def _concrete(params, X):
+        """``params`` resolved on the training rows when they are one array.
+
+        That is what :class:`~metasklearn.MetaEstimator` and init strategies
+        train with; for a list of datasets or a matrix there are no pooled
+        rows, and :class:`Scaled` values stay as they are.
+        """
+        if isinstance(X, (list, tuple, dict, PerformanceMatrix)):
+            return dict(params)
+        return resolve_settings(params, X)
+
+    def _store_matrix(self, matrix):
+        self.matrix_ = matrix
+        self.candidates_ = matrix.candidates_
+        self.tasks_ = matrix.tasks_
+        self.scores_ = matrix.scores_
+        self.fit_times_ = matrix.fit_times_
+        return matrix.normalized(self.normalize)
+
+
+def _mean_fit_times(fit_times):
+    """Mean seconds per setting over the tasks where it was timed (NaN: unknown)."""
+    timed = np.isfinite(fit_times)
+    totals = np.where(timed, fit_times, 0.0).sum(axis=0)
+    counts = timed.sum(axis=0)
+    return np.divide(totals, counts, out=np.full(totals.shape, np.nan), where=counts > 0)

@@ -1,0 +1,463 @@
+"""The performance matrix: every candidate setting scored on every training task."""
+
+import difflib
+import warnings
+from numbers import Integral, Real
+
+import joblib
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv, cross_validate
+from sklearn.utils import check_random_state, check_X_y
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_groups, task_indices
+from ..metafeatures import METAFEATURE_NAMES, compute_metafeatures
+from ._relative import resolve_settings
+
+_FORMAT = "metasklearn.PerformanceMatrix/1"
+
+
+class PerformanceMatrix(BaseEstimator):
+    """Scores of candidate settings on a collection of tasks (tasks x settings).
+
+    Every candidate setting (a grid, or ``n_iter`` draws from distributions,
+    always together with the estimator's own values, listed first) is scored
+    on every task by cross-validation *within* the task, in parallel over
+    (task, setting) pairs through :mod:`joblib`, so any joblib backend (loky,
+    dask, ray) runs it and ``n_jobs`` does not change the result.
+
+    The collection is either ``(X, y, groups)`` (rows concatenated, one task
+    id per row) or a list of ``(X, y)`` datasets (or a dict ``{name: (X,
+    y)}``) that may differ in feature and class count: only settings are
+    learned from it, so the tasks need no shared feature space.
+
+    A matrix computed elsewhere (your own meta-data) enters through
+    :meth:`from_scores`; :meth:`save` and :meth:`load` keep one on disk.
+    Strategies (:class:`LearnedDefault`, :class:`Portfolio`,
+    :class:`NearestTasks`) accept a fitted matrix in place of ``X``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Unfitted base estimator; candidates are applied with ``set_params``.
+    param_grid : dict or list of dicts, default=None
+        Candidate settings as in :class:`~sklearn.model_selection.GridSearchCV`.
+        Give exactly one of ``param_grid`` and ``param_distributions``.
+    param_distributions : dict or list of dicts, default=None
+        Distributions as in :class:`~sklearn.model_selection.RandomizedSearchCV`.
+    n_iter : int, default=10
+        Number of settings drawn from ``param_distributions``.
+    cv : int or cross-validation generator, default=3
+        Within-task cross-validation, resolved per task by
+        :func:`~sklearn.model_selection.check_cv` (stratified for classifiers).
+    scoring : str or callable, default=None
+        Scorer (greater is better); ``None`` uses the estimator's ``score``.
+    error_score : "raise" or float, default=np.nan
+        Score of a setting that fails on a task, with a
+        :class:`~sklearn.exceptions.FitFailedWarning` naming the task.
+    metafeatures : bool, default=False
+        Also compute each task's meta-features
+        (:func:`metasklearn.metafeatures.compute_metafeatures`), which
+        :class:`NearestTasks` needs.
+    n_jobs : int, default=None
+        Parallel (task, setting) evaluations.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws from ``param_distributions``.
+    verbose : int, default=0
+        Progress line when > 0.
+
+    Attributes
+    ----------
+    candidates_ : list of dict
+        The settings, the estimator's own values first.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task ids in the row order of ``scores_``.
+    scores_ : ndarray of shape (n_tasks, n_candidates)
+        Mean within-task CV score (NaN where the setting failed).
+    fit_times_ : ndarray of shape (n_tasks, n_candidates)
+        Total fit seconds of each (task, setting) cross-validation.
+    meta_features_ : ndarray of shape (n_tasks, n_metafeatures) or None
+        Meta-features per task, columns named by ``meta_feature_names_``.
+    meta_feature_names_ : list of str or None
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris, load_wine
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from metasklearn.hyperparams import PerformanceMatrix
+    >>> datasets = {"iris": load_iris(return_X_y=True), "wine": load_wine(return_X_y=True)}
+    >>> tree = DecisionTreeClassifier(random_state=0)
+    >>> pm = PerformanceMatrix(tree, {"max_depth": [1, 3]}).fit(datasets)
+    >>> pm.candidates_
+    [{'max_depth': None}, {'max_depth': 1}, {'max_depth': 3}]
+    >>> pm.tasks_.tolist(), pm.scores_.shape
+    (['iris', 'wine'], (2, 3))
+    >>> pm.normalized("rank")[0].round(2).tolist()
+    [1.0, 0.0, 0.5]
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"])],
+        "param_grid": [dict, list, None],
+        "param_distributions": [dict, list, None],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object"],
+        "scoring": [str, callable, None],
+        "error_score": [StrOptions({"raise"}), Real],
+        "metafeatures": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_grid=None,
+        *,
+        param_distributions=None,
+        n_iter=10,
+        cv=3,
+        scoring=None,
+        error_score=np.nan,
+        metafeatures=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.cv = cv
+        self.scoring = scoring
+        self.error_score = error_score
+        self.metafeatures = metafeatures
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None, groups=None):
+        """Score every candidate on every task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or list or dict of (X, y)
+            Rows of all tasks (with ``y`` and ``groups``), or one ``(X, y)``
+            pair per task (then ``y`` and ``groups`` must be ``None``).
+        y : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row; ``None`` means one task.
+
+        Returns
+        -------
+        self : PerformanceMatrix
+        """
+        self._validate_params()
+        tasks, datasets = _as_datasets(X, y, groups)
+        self.candidates_ = _candidates(
+            self.estimator, self.param_grid, self.param_distributions, self.n_iter,
+            self.random_state, type(self).__name__,
+        )
+        for task, (_, y_task) in zip(tasks.tolist(), datasets):
+            _check_task_size(self.estimator, self.cv, task, y_task)
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] {len(self.candidates_)} settings x {len(tasks)} "
+                f"tasks = {len(self.candidates_) * len(tasks)} within-task CVs"
+            )
+        parallel = Parallel(n_jobs=self.n_jobs, verbose=max(self.verbose - 1, 0))
+        results = parallel(
+            delayed(_score_setting)(
+                clone(self.estimator).set_params(**resolve_settings(params, X_task)),
+                X_task, y_task, self.cv,
+                self.scoring, self.error_score, task,
+            )
+            for task, (X_task, y_task) in zip(tasks.tolist(), datasets)
+            for params in self.candidates_
+        )
+        shape = (len(tasks), len(self.candidates_))
+        self.tasks_ = tasks
+        self.scores_ = np.array([score for score, _ in results], dtype=float).reshape(shape)
+        self.fit_times_ = np.array([t for _, t in results], dtype=float).reshape(shape)
+        self.meta_features_, self.meta_feature_names_ = None, None
+        if self.metafeatures:
+            rows = parallel(delayed(compute_metafeatures)(X_t, y_t) for X_t, y_t in datasets)
+            self.meta_features_ = np.array([list(row.values()) for row in rows], dtype=float)
+            self.meta_feature_names_ = list(METAFEATURE_NAMES)
+        return self
+
+    @classmethod
+    def from_scores(cls, scores, candidates, *, tasks=None, fit_times=None, meta_features=None,
+                    meta_feature_names=None):
+        """A fitted matrix from scores computed elsewhere (your own meta-data).
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_tasks, n_candidates)
+            Greater is better; NaN marks a setting that failed on a task.
+        candidates : list of dict
+            The setting of each column.
+        tasks : array-like of shape (n_tasks,), default=None
+            Task ids; ``None`` numbers them from 0.
+        fit_times : array-like of shape (n_tasks, n_candidates), default=None
+            Seconds per (task, setting); ``None`` fills NaN (unknown).
+        meta_features : array-like of shape (n_tasks, n_metafeatures), default=None
+            Needed by :class:`NearestTasks`.
+        meta_feature_names : list of str, default=None
+
+        Returns
+        -------
+        matrix : PerformanceMatrix
+            Fitted; its ``estimator`` is ``None``.
+        """
+        scores = np.asarray(scores, dtype=float)
+        if scores.ndim != 2:
+            raise ValueError(f"scores must be 2-D (tasks x settings), got shape {scores.shape}.")
+        candidates = [dict(params) for params in candidates]
+        if len(candidates) != scores.shape[1]:
+            raise ValueError(
+                f"scores has {scores.shape[1]} columns but {len(candidates)} candidates were "
+                "given; pass one setting (a dict) per column."
+            )
+        tasks = np.arange(scores.shape[0]) if tasks is None else np.asarray(tasks)
+        if tasks.shape != (scores.shape[0],) or np.unique(tasks).shape[0] != tasks.shape[0]:
+            raise ValueError(
+                f"tasks must hold {scores.shape[0]} distinct ids, one per row of scores."
+            )
+        fit_times = (np.full(scores.shape, np.nan) if fit_times is None
+                     else np.asarray(fit_times, dtype=float))
+        if fit_times.shape != scores.shape:
+            raise ValueError(
+                f"fit_times has shape {fit_times.shape}; it must match scores {scores.shape}."
+            )
+        matrix = cls(None)
+        matrix.candidates_, matrix.tasks_ = candidates, tasks
+        matrix.scores_, matrix.fit_times_ = scores, fit_times
+        matrix.meta_features_, matrix.meta_feature_names_ = None, None
+        if meta_features is not None:
+            meta_features = np.asarray(meta_features, dtype=float)
+            if meta_features.ndim != 2 or meta_features.shape[0] != scores.shape[0]:
+                raise ValueError(
+                    f"meta_features must have one row per task ({scores.shape[0]}), got "
+                    f"shape {meta_features.shape}."
+                )
+            names = meta_feature_names or [f"f{i}" for i in range(meta_features.shape[1])]
+            matrix.meta_features_, matrix.meta_feature_names_ = meta_features, list(names)
+        return matrix
+
+    def normalized(self, method="minmax"):
+        """Scores scaled per task to [0, 1] (1 = best setting on that task).
+
+        Parameters
+        ----------
+        method : {"minmax", "rank"}, default="minmax"
+            ``"minmax"``: (score - worst) / (best - worst); ``"rank"``: the
+            average rank of the setting among the task's settings, scaled
+            to [0, 1]. A failed (NaN) setting gets 0; a task on which all
+            settings tie gives them all 1.
+
+        Returns
+        -------
+        normalized : ndarray of shape (n_tasks, n_candidates)
+        """
+        check_is_fitted(self, "scores_")
+        if method == "minmax":
+            return _normalize_per_task(self.scores_, self.tasks_)
+        if method == "rank":
+            return _rank_per_task(self.scores_, self.tasks_)
+        raise ValueError(f"method must be 'minmax' or 'rank', got {method!r}.")
+
+    def drop_tasks(self, tasks):
+        """A copy without the given tasks (for leave-one-task-out evaluation).
+
+        Parameters
+        ----------
+        tasks : list of task ids
+
+        Returns
+        -------
+        matrix : PerformanceMatrix
+        """
+        check_is_fitted(self, "scores_")
+        tasks = list(tasks)
+        unknown = [task for task in tasks if task not in self.tasks_.tolist()]
+        if unknown:
+            raise ValueError(f"Unknown task ids {unknown}; the matrix has {self.tasks_.tolist()}.")
+        keep = ~np.isin(self.tasks_, tasks)
+        return self._subset(keep)
+
+    def _subset(self, keep):
+        out = clone(self) if self.estimator is not None else type(self)(None)
+        out.candidates_ = [dict(params) for params in self.candidates_]
+        out.tasks_, out.scores_, out.fit_times_ = (
+            self.tasks_[keep], self.scores_[keep], self.fit_times_[keep]
+        )
+        out.meta_feature_names_ = self.meta_feature_names_
+        out.meta_features_ = None if self.meta_features_ is None else self.meta_features_[keep]
+        return out
+
+    def save(self, path):
+        """Write the fitted matrix to ``path`` (a joblib pickle: load only files you trust)."""
+        check_is_fitted(self, "scores_")
+        state = {
+            "format": _FORMAT, "candidates": self.candidates_, "tasks": self.tasks_,
+            "scores": self.scores_, "fit_times": self.fit_times_,
+            "meta_features": self.meta_features_, "meta_feature_names": self.meta_feature_names_,
+        }
+        joblib.dump(state, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a matrix written by :meth:`save`; its ``estimator`` is ``None``."""
+        state = joblib.load(path)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"{path!r} is not a file written by PerformanceMatrix.save.")
+        return cls.from_scores(
+            state["scores"], state["candidates"], tasks=state["tasks"],
+            fit_times=state["fit_times"], meta_features=state["meta_features"],
+            meta_feature_names=state["meta_feature_names"],
+        )
+
+
+def _as_datasets(X, y, groups):
+    """``(task_ids, [(X_task, y_task), ...])`` from either collection format."""
+    if isinstance(X, (list, tuple, dict)):
+        if y is not None or groups is not None:
+            raise ValueError(
+                "Got a list of (X, y) datasets together with y or groups; pass either the "
+                "datasets alone or arrays X, y, groups."
+            )
+        items = list(X.items()) if isinstance(X, dict) else list(enumerate(X))
+        if not items:
+            raise ValueError("The collection of datasets is empty.")
+        datasets = []
+        for task, pair in items:
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise ValueError(
+                    f"Dataset {task!r} must be a pair (X, y), got {type(pair).__name__}."
+                )
+            X_t, y_t = check_X_y(*pair, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+            datasets.append((X_t, y_t))
+        tasks = np.array([task for task, _ in items])
+        return tasks, datasets
+    if y is None:
+        raise ValueError("y is required with an array X; or pass a list of (X, y) datasets.")
+    X, y = check_X_y(X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+    groups = check_groups(groups, X.shape[0])
+    tasks, indices = task_indices(groups)
+    return tasks, [(X[idx], y[idx]) for idx in indices]
+
+
+def _candidates(estimator, param_grid, param_distributions, n_iter, random_state, owner):
+    """The estimator's own values, then the grid or the draws (without repeats of them)."""
+    if (param_grid is None) == (param_distributions is None):
+        raise ValueError(
+            f"{owner} needs exactly one of param_grid (settings to try) and "
+            "param_distributions (distributions to draw n_iter settings from)."
+        )
+    if param_grid is not None:
+        candidates = list(ParameterGrid(param_grid))
+    else:
+        candidates = list(
+            ParameterSampler(param_distributions, n_iter,
+                             random_state=check_random_state(random_state))
+        )
+    names = sorted({name for params in candidates for name in params})
+    _check_names(estimator, names, owner)
+    own = estimator.get_params()
+    defaults = {name: own[name] for name in names}
+    # The estimator's own values go first so that ties keep them.
+    return [defaults] + [params for params in candidates if not _same_setting(params, defaults)]
+
+
+def _check_names(estimator, names, owner):
+    own = estimator.get_params()
+    for name in names:
+        if name not in own:
+            close = difflib.get_close_matches(name, own, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{owner} was given the setting {name!r}, which "
+                f"{type(estimator).__name__} does not have.{hint} Valid names are "
+                "listed by estimator.get_params()."
+            )
+
+
+def _check_task_size(estimator, cv, task, y_task):
+    n_splits = check_cv(cv, y_task, classifier=is_classifier(estimator)).get_n_splits()
+    if y_task.shape[0] < n_splits:
+        raise ValueError(
+            f"Task {task!r} has {y_task.shape[0]} rows, fewer than the {n_splits} "
+            "folds of the within-task cross-validation. Use a smaller cv (for example "
+            "hyperparams__cv=2) or drop or merge the small task."
+        )
+
+
+def _same_setting(a, b):
+    """Whether two settings are equal; ``1 == 1.0``, arrays compared by content."""
+    if a.keys() != b.keys():
+        return False
+    for name in a:
+        try:
+            if not bool(a[name] == b[name]):
+                return False
+        except (TypeError, ValueError):
+            if joblib.hash(a[name]) != joblib.hash(b[name]):
+                return False
+    return True
+
+
+def _score_setting(estimator, X, y, cv, scoring, error_score, task):
+    """Mean within-task CV score and total fit time of one (task, setting)."""
+    cv = check_cv(cv, y, classifier=is_classifier(estimator))
+    try:
+        result = cross_validate(estimator, X, y, cv=cv, scoring=scoring, error_score="raise")
+    except Exception as exc:
+        if error_score == "raise":
+            raise
+        # One failing fold fails the setting on this task: its mean would be NaN anyway.
+        warnings.warn(
+            f"{estimator!r} failed on task {task!r} and scores {error_score}: "
+            f"{type(exc).__name__}: {exc}",
+            FitFailedWarning,
+        )
+        return float(error_score), np.nan
+    return float(np.mean(result["test_score"])), float(np.sum(result["fit_time"]))
+
+
+def _check_no_failed_task(scores, tasks):
+    failed = np.isnan(scores).all(axis=1)
+    if failed.any():
+        raise ValueError(
+            f"Every candidate setting failed on task {tasks[failed].tolist()[0]!r}. Set "
+            "hyperparams__error_score='raise' to see the error."
+        )
+
+
+def _normalize_per_task(scores, tasks):
+    """Min-max scale each task's row; a failed (NaN) setting gets 0, the worst."""
+    _check_no_failed_task(scores, tasks)
+    low = np.nanmin(scores, axis=1, keepdims=True)
+    high = np.nanmax(scores, axis=1, keepdims=True)
+    span = high - low
+    # A task on which every setting scores the same says nothing about which is best.
+    normalized = np.divide(scores - low, span, out=np.ones_like(scores), where=span > 0)
+    normalized[np.isnan(scores)] = 0.0
+    return normalized
+
+
+def _rank_per_task(scores, tasks):
+    """Average rank within each task scaled to [0, 1]; a failed setting gets 0."""
+    _check_no_failed_task(scores, tasks)
+    filled = np.where(np.isnan(scores), -np.inf, scores)
+    ranks = rankdata(filled, method="average", axis=1) - 1.0
+    top = ranks.max(axis=1, keepdims=True)
+    normalized = np.divide(ranks, top, out=np.ones_like(ranks), where=top > 0)
+    normalized[np.isnan(scores)] = 0.0
+    return normalized

@@ -1,0 +1,81 @@
+"""Meta-features on data whose values are known by construction."""
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.datasets import load_iris
+
+from metasklearn.metafeatures import METAFEATURE_NAMES, compute_metafeatures
+
+
+def test_names_and_order():
+    X, y = load_iris(return_X_y=True)
+    assert tuple(compute_metafeatures(X, y)) == METAFEATURE_NAMES
+
+
+def test_sizes_and_classes_of_iris():
+    X, y = load_iris(return_X_y=True)
+    mf = compute_metafeatures(X, y)
+    assert mf["log_n_samples"] == pytest.approx(np.log(150))
+    assert mf["log_n_features"] == pytest.approx(np.log(4))
+    assert mf["n_classes"] == 3
+    assert mf["class_entropy"] == pytest.approx(1.0)
+    assert mf["minority_share"] == pytest.approx(1 / 3)
+    # Petal width separates one class from two: a stump gets about two thirds right.
+    assert mf["landmark_stump"] == pytest.approx(2 / 3, abs=0.02)
+    assert mf["landmark_1nn"] > 0.9
+
+
+def test_imbalanced_labels():
+    y = np.array([0] * 90 + [1] * 10)
+    X = np.arange(100, dtype=float).reshape(-1, 1)
+    mf = compute_metafeatures(X, y)
+    assert mf["minority_share"] == pytest.approx(0.1)
+    expected = -(0.9 * np.log2(0.9) + 0.1 * np.log2(0.1))  # already in [0, 1] for 2 classes
+    assert mf["class_entropy"] == pytest.approx(expected)
+    # One threshold on the single column separates the classes.
+    assert mf["landmark_stump"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_column_shape_statistics():
+    rng = np.random.RandomState(0)
+    n = 400
+    symmetric = np.tile([-1.0, 1.0], n // 2)  # skew 0, excess kurtosis -2
+    binary = rng.randint(2, size=n).astype(float)
+    codes = rng.randint(5, size=n).astype(float)
+    continuous = rng.normal(size=n)
+    constant = np.ones(n)
+    X = np.column_stack([symmetric, binary, codes, continuous, constant])
+    y = rng.randint(2, size=n)
+    mf = compute_metafeatures(X, y, landmarkers=False)
+    # symmetric, binary, codes and constant have <= 10 distinct values; continuous not.
+    assert mf["categorical_share"] == pytest.approx(4 / 5)
+    # The constant column is left out of skew and kurtosis.
+    assert mf["mean_kurtosis"] < -1.0
+    assert 0 <= mf["mean_abs_skew"] < 0.3
+    assert np.isnan(mf["landmark_stump"]) and np.isnan(mf["landmark_1nn"])
+
+
+def test_continuous_target_has_no_class_features():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = 3 * X[:, 0] + 0.01 * rng.normal(size=200)
+    mf = compute_metafeatures(X, y)
+    assert mf["n_classes"] == mf["class_entropy"] == mf["minority_share"] == 0.0
+    assert mf["landmark_1nn"] > 0.8  # R² of 1-NN on an almost noiseless linear target
+
+
+def test_subsample_is_seeded_and_counts_all_rows():
+    rng = np.random.RandomState(0)
+    X = rng.exponential(size=(3000, 4))
+    y = (X[:, 0] > 1).astype(int)
+    a = compute_metafeatures(X, y, max_samples=200)
+    assert a == compute_metafeatures(X, y, max_samples=200)
+    assert a["log_n_samples"] == pytest.approx(np.log(3000))
+    assert a["mean_abs_skew"] == pytest.approx(2.0, abs=0.6)  # exponential: skew 2
+
+
+def test_sparse_input_matches_dense():
+    X, y = load_iris(return_X_y=True)
+    dense = compute_metafeatures(X, y)
+    assert compute_metafeatures(sparse.csr_matrix(X), y) == pytest.approx(dense)

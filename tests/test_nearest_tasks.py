@@ -1,0 +1,93 @@
+"""NearestTasks: neighbours by scaled L1 distance on meta-features, their best settings."""
+
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier
+
+from metasklearn import MetaEstimator
+from metasklearn.hyperparams import NearestTasks, PerformanceMatrix
+from metasklearn.metafeatures import METAFEATURE_NAMES, compute_metafeatures
+
+TREE = DecisionTreeClassifier(random_state=0)
+CANDIDATES = [{"max_depth": None}, {"max_depth": 1}, {"max_depth": 3}, {"max_depth": 8}]
+
+
+def _dataset(n_samples, n_features, n_classes, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, n_features))
+    y = np.arange(n_samples) % n_classes
+    X[:, 0] += 2.0 * y
+    return X, y
+
+
+# Small 2-class tasks did best with depth 1, large 5-class tasks with depth 8.
+TRAIN = {
+    "small-a": _dataset(60, 2, 2, 0),
+    "small-b": _dataset(70, 3, 2, 1),
+    "large-a": _dataset(600, 30, 5, 2),
+    "large-b": _dataset(500, 25, 5, 3),
+}
+BEST = {"small-a": 1, "small-b": 1, "large-a": 3, "large-b": 3}
+
+
+def _matrix():
+    features = np.array([list(compute_metafeatures(*TRAIN[t]).values()) for t in TRAIN])
+    scores = np.full((4, 4), 0.5)
+    for i, task in enumerate(TRAIN):
+        scores[i, BEST[task]] = 0.9
+    return PerformanceMatrix.from_scores(scores, CANDIDATES, tasks=list(TRAIN),
+                                         meta_features=features,
+                                         meta_feature_names=list(METAFEATURE_NAMES))
+
+
+def test_nearest_task_gives_its_best_setting_without_cross_validation():
+    nt = NearestTasks(n_neighbors=1).fit(TREE, _matrix())
+    assert nt.best_per_task_.tolist() == [1, 1, 3, 3]
+    X_small, y_small = _dataset(65, 2, 2, 9)
+    X_large, y_large = _dataset(550, 28, 5, 9)
+    assert nt.neighbors(X_small, y_small)[0][0].startswith("small")
+    assert nt.neighbors(X_large, y_large)[0][0].startswith("large")
+    assert nt.select(TREE, X_small, y_small) == {"max_depth": 1}
+    assert nt.select(TREE, X_large, y_large) == {"max_depth": 8}
+
+
+def test_distances_are_l1_on_min_max_scaled_meta_features():
+    pm = _matrix()
+    nt = NearestTasks(n_neighbors=4).fit(TREE, pm)
+    X_new, y_new = _dataset(65, 2, 2, 9)
+    tasks, distances = nt.neighbors(X_new, y_new)
+    low, high = pm.meta_features_.min(axis=0), pm.meta_features_.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = np.where(high > low, (pm.meta_features_ - low) / span, 0.0)
+    query = np.array(list(compute_metafeatures(X_new, y_new).values()))
+    query = np.where(high > low, (query - low) / span, 0.0)
+    expected = np.abs(scaled - query).sum(axis=1)
+    np.testing.assert_allclose(distances, np.sort(expected))
+    assert tasks.tolist() == np.array(list(TRAIN))[np.argsort(expected, kind="stable")].tolist()
+
+
+def test_several_neighbours_are_compared_on_the_new_task():
+    nt = NearestTasks(n_neighbors=4).fit(TREE, _matrix())
+    X_new, y_new = _dataset(120, 2, 2, 7)
+    # Nearest first: the two small tasks' depth 1, then the large tasks' depth 8.
+    assert nt.candidates_for(X_new, y_new) == [{"max_depth": 1}, {"max_depth": 8}]
+    assert nt.select(TREE, X_new, y_new) in ({"max_depth": 1}, {"max_depth": 8})
+
+
+def test_in_a_meta_estimator_on_grouped_rows():
+    X = np.vstack([TRAIN[t][0][:, :2] for t in TRAIN])
+    y = np.concatenate([TRAIN[t][1] for t in TRAIN])
+    groups = np.repeat(np.arange(4), [len(TRAIN[t][1]) for t in TRAIN])
+    meta = MetaEstimator(TREE, hyperparams=NearestTasks({"max_depth": [1, 3]}, n_neighbors=2),
+                         random_state=0).fit(X, y, groups=groups)
+    assert meta.hyperparams_.matrix_.meta_features_.shape == (4, len(METAFEATURE_NAMES))
+    learner = meta.adapt(X[:60], y[:60])
+    assert type(learner) is DecisionTreeClassifier
+    assert learner.max_depth in (None, 1, 3)
+
+
+def test_adapt_on_the_hyperparameters_only_path():
+    nt = NearestTasks({"max_depth": [1, 3]}, n_neighbors=1).fit(TREE, TRAIN)
+    X_new, y_new = _dataset(65, 2, 2, 9)
+    learner = nt.adapt(TREE, X_new, y_new)
+    assert learner.max_depth == nt.select(TREE, X_new, y_new)["max_depth"]
+    assert TREE.max_depth is None and not hasattr(TREE, "tree_")  # the user's tree untouched

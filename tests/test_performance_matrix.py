@@ -1,0 +1,193 @@
+"""PerformanceMatrix: both collection inputs, user matrices, save/load, parallel backends."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, load_wine
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.tree import DecisionTreeClassifier
+
+from metasklearn.datasets import make_linear_tasks
+from metasklearn.hyperparams import LearnedDefault, NearestTasks, PerformanceMatrix, Portfolio
+
+TREE = DecisionTreeClassifier(random_state=0)
+GRID = {"max_depth": [1, 2, 4]}
+
+
+def _datasets():
+    """Tasks that differ in feature count (4, 13, 2) and class count (3, 3, 2)."""
+    X_i, y_i = load_iris(return_X_y=True)
+    X_w, y_w = load_wine(return_X_y=True)
+    rng = np.random.RandomState(0)
+    X_b = rng.normal(size=(90, 2))
+    y_b = (X_b[:, 0] + X_b[:, 1] > 0).astype(int)
+    return {"iris": (X_i, y_i), "wine": (X_w, y_w), "blob": (X_b, y_b)}
+
+
+def test_list_of_datasets_with_different_shapes():
+    datasets = _datasets()
+    pm = PerformanceMatrix(TREE, GRID, metafeatures=True).fit(datasets)
+    assert pm.tasks_.tolist() == ["iris", "wine", "blob"]
+    assert pm.candidates_[0] == {"max_depth": None}
+    assert pm.scores_.shape == pm.fit_times_.shape == (3, 4)
+    expected = cross_val_score(
+        DecisionTreeClassifier(max_depth=2, random_state=0), *datasets["wine"],
+        cv=StratifiedKFold(3),
+    ).mean()
+    assert pm.scores_[1, 2] == pytest.approx(expected)
+    assert pm.meta_features_.shape == (3, len(pm.meta_feature_names_))
+    assert pm.meta_features_[:, pm.meta_feature_names_.index("n_classes")].tolist() == [3, 3, 2]
+    # A plain list numbers the tasks from 0.
+    listed = PerformanceMatrix(TREE, GRID).fit(list(datasets.values()))
+    assert listed.tasks_.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(listed.scores_, pm.scores_)
+    assert listed.meta_features_ is None
+
+
+def test_grouped_arrays_give_the_learned_default_table():
+    X, y, groups = make_linear_tasks(n_tasks=4, n_samples=15, random_state=0)
+    pm = PerformanceMatrix(Ridge(), {"alpha": [0.01, 100.0]}).fit(X, y, groups)
+    ld = LearnedDefault({"alpha": [0.01, 100.0]}).fit(Ridge(), X, y, groups)
+    np.testing.assert_array_equal(pm.scores_, ld.scores_)
+    assert pm.candidates_ == ld.candidates_
+    # A strategy fitted on the matrix learns the same as on the rows.
+    assert LearnedDefault().fit(Ridge(), pm).best_params_ == ld.best_params_
+
+
+def test_normalisations():
+    scores = np.array([[0.2, 0.6, 0.4, np.nan], [0.5, 0.5, 0.9, 0.1]])
+    pm = PerformanceMatrix.from_scores(scores, [{"a": i} for i in range(4)])
+    np.testing.assert_allclose(pm.normalized("minmax"), [[0, 1, 0.5, 0], [0.5, 0.5, 1, 0]])
+    np.testing.assert_allclose(pm.normalized("rank"), [[1 / 3, 1, 2 / 3, 0], [0.5, 0.5, 1, 0]])
+    with pytest.raises(ValueError, match="'minmax' or 'rank'"):
+        pm.normalized("zscore")
+
+
+def test_user_matrix_round_trips_through_save_and_load(tmp_path):
+    rng = np.random.RandomState(0)
+    scores = rng.uniform(size=(5, 4))
+    candidates = [{"alpha": a} for a in (1.0, 0.1, 10.0, 100.0)]
+    times = rng.uniform(0.1, 1.0, size=(5, 4))
+    features = rng.normal(size=(5, 3))
+    pm = PerformanceMatrix.from_scores(scores, candidates, tasks=list("abcde"), fit_times=times,
+                                       meta_features=features, meta_feature_names=["u", "v", "w"])
+    path = tmp_path / "matrix.joblib"
+    pm.save(path)
+    loaded = PerformanceMatrix.load(path)
+    np.testing.assert_array_equal(loaded.scores_, scores)
+    np.testing.assert_array_equal(loaded.fit_times_, times)
+    np.testing.assert_array_equal(loaded.meta_features_, features)
+    assert loaded.tasks_.tolist() == list("abcde") and loaded.candidates_ == candidates
+    assert loaded.meta_feature_names_ == ["u", "v", "w"]
+    a = Portfolio(size=2).fit(Ridge(), pm)
+    b = Portfolio(size=2).fit(Ridge(), loaded)
+    assert a.portfolio_ == b.portfolio_
+    dropped = loaded.drop_tasks(["b"])
+    assert dropped.tasks_.tolist() == list("acde")
+    np.testing.assert_array_equal(dropped.scores_, scores[[0, 2, 3, 4]])
+    np.testing.assert_array_equal(loaded.scores_, scores)  # the original is untouched
+
+
+def test_bad_user_input(tmp_path):
+    with pytest.raises(ValueError, match="2 columns but 3 candidates"):
+        PerformanceMatrix.from_scores(np.zeros((2, 2)), [{}, {}, {}])
+    with pytest.raises(ValueError, match="fit_times has shape"):
+        PerformanceMatrix.from_scores(np.zeros((2, 2)), [{}, {}], fit_times=np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="one row per task"):
+        PerformanceMatrix.from_scores(np.zeros((2, 2)), [{}, {}], meta_features=np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="distinct ids"):
+        PerformanceMatrix.from_scores(np.zeros((2, 1)), [{}], tasks=[1, 1])
+    with pytest.raises(ValueError, match="Unknown task ids"):
+        PerformanceMatrix.from_scores(np.zeros((2, 1)), [{}]).drop_tasks([7])
+    import joblib
+
+    joblib.dump({"something": 1}, tmp_path / "other.joblib")
+    with pytest.raises(ValueError, match="not a file written by PerformanceMatrix.save"):
+        PerformanceMatrix.load(tmp_path / "other.joblib")
+    datasets = _datasets()
+    with pytest.raises(ValueError, match="datasets together with y or groups"):
+        PerformanceMatrix(TREE, GRID).fit(list(datasets.values()), np.zeros(3))
+    with pytest.raises(ValueError, match="Dataset 'wine' must be a pair"):
+        PerformanceMatrix(TREE, GRID).fit({"iris": datasets["iris"], "wine": datasets["wine"][0]})
+    with pytest.raises(ValueError, match="Task 'tiny' has 2 rows, fewer than the 3 folds"):
+        PerformanceMatrix(TREE, GRID).fit({"tiny": (np.zeros((2, 1)), [0, 1])})
+
+
+def test_strategies_refuse_a_matrix_with_a_grid_or_without_metafeatures():
+    pm = PerformanceMatrix.from_scores(np.eye(3), [{"alpha": a} for a in (1.0, 2.0, 3.0)])
+    with pytest.raises(ValueError, match="already holds the settings"):
+        LearnedDefault({"alpha": [1.0]}).fit(Ridge(), pm)
+    with pytest.raises(ValueError, match="NearestTasks needs the meta-features"):
+        NearestTasks().fit(Ridge(), pm)
+    with pytest.raises(ValueError, match="'alpah', which Ridge does not have"):
+        Portfolio(size=1).fit(Ridge(), PerformanceMatrix.from_scores(np.eye(2), [{"alpah": 1},
+                                                                                  {"alpah": 2}]))
+
+
+def test_n_jobs_does_not_change_the_matrix():
+    datasets = _datasets()
+    kwargs = dict(param_distributions={"max_depth": [1, 2, 3, 5], "min_samples_leaf": [1, 5]},
+                  n_iter=4, metafeatures=True, random_state=3)
+    serial = PerformanceMatrix(TREE, n_jobs=1, **kwargs).fit(datasets)
+    parallel = PerformanceMatrix(TREE, n_jobs=2, **kwargs).fit(datasets)
+    assert serial.candidates_ == parallel.candidates_
+    np.testing.assert_array_equal(serial.scores_, parallel.scores_)
+    np.testing.assert_array_equal(serial.meta_features_, parallel.meta_features_)
+
+
+def test_matrix_under_a_dask_local_cluster():
+    distributed = pytest.importorskip(
+        "dask.distributed", reason="dask[distributed] is not installed (it is in the test extra)"
+    )
+    from joblib import parallel_backend
+
+    datasets = _datasets()
+    expected = PerformanceMatrix(TREE, GRID, n_jobs=1).fit(datasets)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client, parallel_backend("dask"):
+            with distributed.get_task_stream(client) as stream:
+                on_dask = PerformanceMatrix(TREE, GRID, n_jobs=-1).fit(datasets)
+    # The (task, setting) jobs ran on the cluster's workers.
+    assert len(stream.data) > 0
+    np.testing.assert_array_equal(on_dask.scores_, expected.scores_)
+
+
+def test_scaled_settings_are_resolved_per_task_and_per_new_task():
+    from sklearn.svm import SVC
+
+    from metasklearn.hyperparams import Scaled, scaled
+
+    rng = np.random.RandomState(0)
+    narrow = (rng.normal(size=(60, 2)), np.arange(60) % 2)
+    wide = (10 * rng.normal(size=(60, 8)), np.arange(60) % 2)
+    pm = PerformanceMatrix(SVC(), {"gamma": scaled([1.0])}).fit([narrow, wide])
+    # Scaled(1.0, "gamma_scale") is gamma="scale" on every task: identical scores.
+    assert pm.candidates_ == [{"gamma": "scale"}, {"gamma": Scaled(1.0)}]
+    np.testing.assert_array_equal(pm.scores_[:, 0], pm.scores_[:, 1])
+    ld = LearnedDefault(param_grid={"gamma": scaled([0.5])}).fit(SVC(), [narrow, wide])
+    X_new = 3 * rng.normal(size=(30, 5))
+    assert ld.select(SVC(), X_new, None) in ({"gamma": "scale"},
+                                             {"gamma": 0.5 / (5 * X_new.var())})
+    learner = Portfolio({"gamma": scaled([0.5, 2.0])}, size=2).fit(SVC(), [narrow, wide]).adapt(
+        SVC(), X_new, np.arange(30) % 2)
+    assert learner.gamma in ("scale", 0.5 / (5 * X_new.var()), 2.0 / (5 * X_new.var()))
+    with pytest.raises(ValueError, match="reference must be one of"):
+        Scaled(1.0, "n_rows")
+
+
+def test_scaled_best_params_are_concrete_inside_a_meta_estimator():
+    from sklearn.svm import SVC
+
+    from metasklearn import MetaEstimator
+    from metasklearn.datasets import make_checkerboard_tasks
+    from metasklearn.hyperparams import scaled
+
+    X, y, groups = make_checkerboard_tasks(n_tasks=4, n_samples=30, random_state=0)
+    meta = MetaEstimator(SVC(), hyperparams=LearnedDefault({"gamma": scaled([10.0])}),
+                         random_state=0).fit(X, y, groups=groups)
+    # The learned factor is resolved on all training rows for estimator_ ...
+    assert meta.best_params_ == {"gamma": 10.0 / (2 * X.var())}
+    # ... and on the new task's rows at adapt.
+    learner = meta.adapt(2 * X[:30], y[:30])
+    assert learner.gamma == pytest.approx(10.0 / (2 * (2 * X[:30]).var()))
