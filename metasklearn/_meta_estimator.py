@@ -21,9 +21,14 @@ from .init._base import _NoInit
 
 
 def _base_has(attr):
-    """``available_if`` check: the fitted learner, else the base estimator, has ``attr``."""
+    """``available_if`` check: learners are kept, and they (or the base estimator) have ``attr``."""
 
     def check(self):
+        if not self.refit:
+            raise AttributeError(
+                f"MetaEstimator(refit=False) keeps no learners to call {attr} on. Use the "
+                "learner that adapt(X_task, y_task) returns, or fit with refit=True."
+            )
         if hasattr(self, "population_learner_"):
             return hasattr(self.population_learner_, attr)
         return hasattr(self._base_estimator(), attr)
@@ -56,6 +61,15 @@ class MetaEstimator(BaseEstimator):
     init : BaseInit, default=None
         Init strategy (learned starting weights). ``None`` means training
         starts the way the base estimator's own ``fit`` starts it.
+    refit : bool, default=True
+        Whether ``fit`` also adapts a learner to every training task and to
+        all rows (``learners_``, ``population_learner_``), which
+        :meth:`predict`, :meth:`predict_proba`, :meth:`decision_function` and
+        :meth:`score` use. ``False`` skips those fits, as ``refit=False`` does
+        in :class:`~sklearn.model_selection.GridSearchCV`: ``fit`` learns only
+        the settings and the start, and only :meth:`adapt` is available — for
+        collections of many tasks, or of relabelled episodes where a pooled
+        learner means nothing.
     n_jobs : int, default=None
         Jobs for joblib: strategies parallelise their work over tasks, and
         the per-task learners are fitted in parallel. Results do not depend
@@ -85,8 +99,9 @@ class MetaEstimator(BaseEstimator):
         Number of training tasks.
     learners_ : dict
         For each training task id, ``adapt`` applied to that task's rows.
+        Only with ``refit=True``.
     population_learner_ : estimator object
-        ``adapt`` applied to *all* training rows (the same object as the only
+        Only with ``refit=True``: ``adapt`` applied to *all* training rows (the same object as the only
         learner when there is one task). :meth:`predict` sends rows without a
         task, and rows of tasks not seen in fit, to it. For tasks whose labels
         mean different things (N-way episodes) it is meaningless: call
@@ -140,6 +155,7 @@ class MetaEstimator(BaseEstimator):
         "estimator": [HasMethods(["fit"]), None],
         "hyperparams": [BaseHyperparams, None],
         "init": [BaseInit, None],
+        "refit": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -158,6 +174,7 @@ class MetaEstimator(BaseEstimator):
         *,
         hyperparams=None,
         init=None,
+        refit=True,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -165,6 +182,7 @@ class MetaEstimator(BaseEstimator):
         self.estimator = estimator
         self.hyperparams = hyperparams
         self.init = init
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -249,6 +267,8 @@ class MetaEstimator(BaseEstimator):
         if self.init is not None:
             self._log(f"meta-training the start with {type(self.init_).__name__}")
         self.init_.fit(clone(self.estimator_), X, y, groups, random_state=seed, **context)
+        if not self.refit:
+            return self
 
         self._log(f"adapting a learner to each of the {self.n_tasks_} training tasks")
         # The population learner (all rows) is one more job of the same batch; with a
@@ -353,6 +373,7 @@ class MetaEstimator(BaseEstimator):
             "that task's rows alone."
         )
 
+    @available_if(_base_has("predict"))
     def predict(self, X, groups=None):
         """Predict with the learner of each row's task.
 
@@ -404,6 +425,7 @@ class MetaEstimator(BaseEstimator):
         """
         return self._by_task("decision_function", X, groups)
 
+    @available_if(_base_has("predict"))
     def score(self, X, y, groups=None, sample_weight=None):
         """Accuracy (classifier) or R² (regressor) of :meth:`predict`.
 

@@ -341,3 +341,21 @@ def test_single_class_tasks_allowed_only_for_strategies_that_handle_them(blobs):
                       hyperparams=LearnedDefault({"C": [1.0]})).fit(X, y, groups=groups)
     with pytest.raises(ValueError, match="Task 4 has only one class"):
         MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+
+
+def test_refit_false_keeps_no_learners_and_adapts_the_same(blobs):
+    X, y, groups = blobs
+    kwargs = dict(hyperparams=LearnedDefault({"C": [0.1, 10.0]}), random_state=0)
+    full = MetaEstimator(LogisticRegression(), **kwargs).fit(X, y, groups=groups)
+    lean = MetaEstimator(LogisticRegression(), refit=False, **kwargs).fit(X, y, groups=groups)
+    assert lean.best_params_ == full.best_params_
+    assert not hasattr(lean, "learners_") and not hasattr(lean, "population_learner_")
+    for method in ("predict", "predict_proba", "decision_function", "score"):
+        assert not hasattr(lean, method)
+    with pytest.raises(AttributeError) as info:
+        lean.predict(X)
+    # scikit-learn's available_if re-raises; the traceback shows the reason as the cause.
+    assert "refit=False) keeps no learners to call predict" in str(info.value.__cause__)
+    np.testing.assert_array_equal(
+        lean.adapt(X[:30], y[:30]).coef_, full.adapt(X[:30], y[:30]).coef_
+    )
