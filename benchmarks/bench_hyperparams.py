@@ -78,6 +78,8 @@ from sklearn.svm import SVC
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
+import _plotting  # benchmarks/ is on sys.path when a script here runs
+
 from metasklearn.hyperparams import (LearnedDefault, NearestTasks, PerformanceMatrix, Portfolio,
                                      greedy_portfolio, scaled)
 from metasklearn.hyperparams._relative import resolve_settings
@@ -288,14 +290,12 @@ def summarise(frame):
 
 
 def plot(summary, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     estimators = summary["estimator"].unique()
-    fig, axes = plt.subplots(1, len(estimators), figsize=(5 * len(estimators), 4), squeeze=False)
-    for ax, est in zip(axes[0], estimators):
+    figure = _plotting.subplots(len(estimators), 5, 4)
+    if figure is None:
+        return
+    fig, axes = figure
+    for ax, est in zip(axes, estimators):
         sub = summary[(summary.estimator == est) & (summary.index != "oracle")]
         times = sub["adapt_s"].clip(lower=1e-4)
         ax.scatter(times, sub["gap_closed"])
@@ -306,8 +306,7 @@ def plot(summary, path):
         ax.set_xlabel("adapt seconds per held-out dataset (fits)")
         ax.set_ylabel("gap closed (default 0, oracle 1)")
         ax.set_title(est)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _plotting.save(fig, path)
 
 
 def main():

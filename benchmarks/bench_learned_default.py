@@ -22,7 +22,6 @@ capped at one thread (threadpoolctl): these are many tiny fits, overhead-bound.
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
@@ -31,6 +30,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
+
+import _plotting  # benchmarks/ is on sys.path when a script here runs
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import make_checkerboard_tasks, make_sinusoid_tasks
@@ -126,24 +127,16 @@ def main(argv=None):
 
 
 def _plot(results, path):
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib not installed: no plot (pip install -e '.[bench]')")
+    figure = _plotting.subplots(len(results), 5, 3.5)
+    if figure is None:
         return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.5))
-    for ax, (name, methods) in zip(np.atleast_1d(axes), results.items()):
+    fig, axes = figure
+    for ax, (name, methods) in zip(axes, results.items()):
         means = [np.mean(np.array(rows)[:, 0]) for rows in methods.values()]
         errors = [np.std(np.array(rows)[:, 0]) for rows in methods.values()]
         ax.bar(list(methods), means, yerr=errors, color=["grey", "C0", "C1", "C2"])
         ax.set_title(name)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"plot written to {path}")
+    _plotting.save(fig, path)
 
 
 if __name__ == "__main__":

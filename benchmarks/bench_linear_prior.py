@@ -39,7 +39,6 @@ need); ``meta x`` is ``mixed s / meta s``. Each time is the fastest of ``--repea
 import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,6 +49,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
+
+import _plotting  # benchmarks/ is on sys.path when a script here runs
 
 from metasklearn import MetaEstimator
 from metasklearn.init import GaussianPrior
@@ -308,17 +309,12 @@ def main(argv=None):
 
 
 def _plot(results, path):
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib not installed: no plot (pip install -e '.[bench]')")
-        return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = sorted({name for name, _ in results}, key=COLLECTIONS.index)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5))
-    for ax, name in zip(np.atleast_1d(axes), names):
+    figure = _plotting.subplots(len(names), 4.5, 3.5)
+    if figure is None:
+        return
+    fig, axes = figure
+    for ax, name in zip(axes, names):
         shots = sorted(k for n, k in results if n == name)
         for i, method in enumerate(METHODS):
             means = [np.mean([r[0][method] for r in results[(name, k)]]) for k in shots]
@@ -326,11 +322,8 @@ def _plot(results, path):
         ax.set_title(name)
         ax.set_xlabel("support rows K")
         ax.set_ylabel("query log-loss" if name == "guPrenat" else "query MSE")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    print(f"plot written to {path}")
+    axes[0].legend(fontsize=8)
+    _plotting.save(fig, path)
 
 
 if __name__ == "__main__":
