@@ -204,8 +204,8 @@ class MetaEstimator(BaseEstimator):
         tags.target_tags.required = True
         return tags
 
-    def _validate_X(self, X, *, reset, y="no_validation"):
-        tags = self.__sklearn_tags__()
+    def _validate_X(self, X, *, reset, y="no_validation", tags=None):
+        tags = self.__sklearn_tags__() if tags is None else tags
         kwargs = dict(
             reset=reset,
             accept_sparse=["csr", "csc"] if tags.input_tags.sparse else False,
@@ -324,8 +324,10 @@ class MetaEstimator(BaseEstimator):
             pickles and predicts without metasklearn.
         """
         check_is_fitted(self)
-        _, y_checked = self._validate_X(X, reset=False, y=y)
-        if is_classifier(self):
+        # Tags once: adapt is called per new task, and tags cost as much as validation.
+        tags = self.__sklearn_tags__()
+        _, y_checked = self._validate_X(X, reset=False, y=y, tags=tags)
+        if tags.estimator_type == "classifier":
             check_classification_targets(y_checked)
             labels = np.unique(y_checked).tolist()
             if len(labels) < 2 and not self._single_class_tasks_allowed():

@@ -18,8 +18,8 @@ from sklearn.linear_model import (
     SGDClassifier,
     SGDRegressor,
 )
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVR
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -313,6 +313,24 @@ def test_pipeline_scaler_is_fitted_once_on_training_rows_and_scale_free():
     np.testing.assert_allclose(learner_scaled.predict(X * scaled), learner.predict(X), rtol=1e-6)
     with pytest.raises(ValueError, match="bare vs Pipeline"):
         prior.adapt(Ridge(), X[:4], y[:4])
+
+
+def test_pipeline_adapt_applies_every_transformer_step_and_skips_passthrough():
+    # adapt transforms step by step (not through Pipeline.transform): each fitted step
+    # must run in order, "passthrough" and None must be skipped.
+    X, y, groups, _ = _linear(30)
+    pipe = Pipeline([("scale", StandardScaler()), ("skip", "passthrough"),
+                     ("square", FunctionTransformer(lambda Z: Z * np.abs(Z))),
+                     ("none", None), ("ridge", Ridge())])
+    prior = GaussianPrior().fit(pipe, X, y, groups)
+    learner = prior.adapt(clone(pipe), X[:6], y[:6])
+    Z = prior.transformer_.transform(X[:6])
+    bare = GaussianPrior().fit(Ridge(), prior.transformer_.transform(X), y, groups)
+    expected = bare.adapt(Ridge(), Z, y[:6])
+    np.testing.assert_allclose(learner[-1].coef_, expected.coef_, rtol=1e-10)
+    np.testing.assert_allclose(learner.predict(X), expected.predict(
+        prior.transformer_.transform(X)), rtol=1e-10)
+    assert [name for name, _ in learner.steps] == ["scale", "skip", "square", "none", "ridge"]
 
 
 def test_units_of_features_and_target_do_not_change_the_predictions():

@@ -261,6 +261,14 @@ class GaussianPrior(BaseInit):
                 "Pipeline([StandardScaler(), ...]) as the base estimator."
             )
 
+    def _transform(self, X):
+        # Step by step: Pipeline.transform's routing and output checks cost as much as
+        # scaling the few rows of a new task.
+        for _, step in self.transformer_.steps:
+            if step is not None and not (isinstance(step, str) and step == "passthrough"):
+                X = step.transform(X)
+        return X
+
     def adapt(self, estimator, X, y):
         """Return the MAP model of one new task as a fitted estimator of the base class.
 
@@ -290,8 +298,7 @@ class GaussianPrior(BaseInit):
             )
         if self.transformer_ is not None:
             n_rows = len(X) if hasattr(X, "__len__") else X.shape[0]
-            X = (self.transformer_.transform(X) if n_rows
-                 else np.empty((0, self.n_features_in_)))
+            X = self._transform(X) if n_rows else np.empty((0, self.n_features_in_))
         if self.transformer_ is None:
             Z, y = validate_data(final, X, y, reset=True, ensure_min_samples=0,
                                  y_numeric=self._kind == "regression")
