@@ -8,6 +8,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
@@ -107,6 +109,53 @@ def test_meta_estimator_adapt_returns_a_plain_picklable_mlp():
     assert mlp.get_params() == MLPClassifier(hidden_layer_sizes=(8,), max_iter=5,
                                              random_state=0).get_params()
     assert not hasattr(mlp, "coefs_")
+
+
+@pytest.mark.parametrize("Strategy", [MAML, Reptile])
+def test_pipeline_base_estimator_equals_the_bare_mlp_on_transformed_rows(sinusoid, Strategy):
+    # A Pipeline's scaler is fitted once on all meta-training rows; meta-training and
+    # adapt then see exactly what the bare MLP sees on rows scaled by that scaler.
+    X, y, groups, X_new, y_new, _ = sinusoid
+    X_units = 1000.0 * X + 3.0  # units a scaler should remove
+    mlp = _sgd_mlp()
+    pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)])
+    strategy = Strategy(n_iter=20, meta_batch_size=5, shots=10)
+    strategy.fit(pipe, X_units, y, groups, random_state=0)
+    scaler = StandardScaler().fit(X_units)
+    np.testing.assert_allclose(strategy.transformer_[0].mean_, scaler.mean_)
+    bare = Strategy(n_iter=20, meta_batch_size=5, shots=10)
+    bare.fit(mlp, scaler.transform(X_units), y, groups, random_state=0)
+    for mine, theirs in zip(strategy.coefs_ + strategy.intercepts_,
+                            bare.coefs_ + bare.intercepts_):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+    support = 1000.0 * X_new[:10] + 3.0
+    learner = strategy.adapt(clone(pipe), support, y_new[:10])
+    expected = bare.adapt(clone(mlp), scaler.transform(support), y_new[:10])
+    assert isinstance(learner, Pipeline) and [n for n, _ in learner.steps] == ["scale", "mlp"]
+    np.testing.assert_allclose(learner[0].mean_, scaler.mean_)  # not the 10 rows' mean
+    np.testing.assert_allclose(learner.predict(1000.0 * X_new + 3.0),
+                               expected.predict(scaler.transform(1000.0 * X_new + 3.0)),
+                               rtol=1e-10)
+    # Each learner owns its scaler: refitting one leaves the strategy and others intact.
+    other = strategy.adapt(clone(pipe), support, y_new[:10])
+    learner.fit(X_new, y_new)
+    np.testing.assert_allclose(other[0].mean_, scaler.mean_)
+    np.testing.assert_allclose(strategy.transformer_[0].mean_, scaler.mean_)
+    with pytest.raises(ValueError, match="bare vs Pipeline"):
+        strategy.adapt(clone(mlp), support, y_new[:10])
+
+
+def test_meta_estimator_with_a_pipeline_adapts_a_fitted_pipeline(sinusoid):
+    X, y, groups, X_new, y_new, _ = sinusoid
+    pipe = make_pipeline(StandardScaler(), _sgd_mlp())
+    meta = MetaEstimator(pipe, init=FOMAML(n_iter=20, meta_batch_size=5, shots=10),
+                         refit=False, random_state=0).fit(X, y, groups=groups)
+    learner = meta.adapt(X_new[:10], y_new[:10])
+    assert type(learner) is Pipeline and type(learner[-1]) is MLPRegressor
+    assert learner[-1].n_iter_ == 5
+    assert not hasattr(pipe[0], "mean_")  # the user's pipeline is untouched
+    assert np.isfinite(learner.predict(X_new)).all()
 
 
 def _episode(seed, n_way=4, shots=3):

@@ -1,11 +1,9 @@
 """GaussianPrior: a learned Gaussian prior over linear weights, adapted by MAP."""
 
 import warnings
-from copy import deepcopy
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._validation import task_indices
 from . import _linear_adapters as adapters
 from ._base import BaseInit
+from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
 from ._prior_em import (
     add_intercept_column,
     fit_gaussian_prior,
@@ -208,11 +207,7 @@ class GaussianPrior(BaseInit):
         self._meta_verbose = verbose
         self._kind = adapters.check_linear(estimator)
         self._fit_intercept = adapters.fit_intercept(estimator)
-        transformer, _ = adapters.split_pipeline(estimator)
-        self.transformer_ = None
-        if transformer is not None:
-            self.transformer_ = clone(transformer).fit(X, y)
-            X = self.transformer_.transform(X)
+        self.transformer_, X = fit_transformer(estimator, X, y)
         X = check_array(X, dtype=float, input_name="X (as the linear step sees it)")
         self.n_features_in_ = X.shape[1]
         X1 = add_intercept_column(X, self._fit_intercept)
@@ -261,14 +256,6 @@ class GaussianPrior(BaseInit):
                 "Pipeline([StandardScaler(), ...]) as the base estimator."
             )
 
-    def _transform(self, X):
-        # Step by step: Pipeline.transform's routing and output checks cost as much as
-        # scaling the few rows of a new task.
-        for _, step in self.transformer_.steps:
-            if step is not None and not (isinstance(step, str) and step == "passthrough"):
-                X = step.transform(X)
-        return X
-
     def adapt(self, estimator, X, y):
         """Return the MAP model of one new task as a fitted estimator of the base class.
 
@@ -289,16 +276,12 @@ class GaussianPrior(BaseInit):
             the transformer steps fitted in :meth:`fit`.
         """
         check_is_fitted(self)
-        transformer, final = adapters.split_pipeline(estimator)
-        final_name = estimator.steps[-1][0] if transformer is not None else None
-        if (transformer is None) != (self.transformer_ is None):
-            raise ValueError(
-                "adapt got a different kind of estimator (bare vs Pipeline) from the one "
-                "GaussianPrior was fitted with; pass a clone of that estimator."
-            )
+        _, final = split_pipeline(estimator)
+        check_same_kind(estimator, self.transformer_, "GaussianPrior")
         if self.transformer_ is not None:
             n_rows = len(X) if hasattr(X, "__len__") else X.shape[0]
-            X = self._transform(X) if n_rows else np.empty((0, self.n_features_in_))
+            X = (transform(self.transformer_, X) if n_rows
+                 else np.empty((0, self.n_features_in_)))
         if self.transformer_ is None:
             Z, y = validate_data(final, X, y, reset=True, ensure_min_samples=0,
                                  y_numeric=self._kind == "regression")
@@ -326,9 +309,4 @@ class GaussianPrior(BaseInit):
                                           self._precision)
             adapters.write_classifier(final, W[0].reshape(blocks, -1), self._fit_intercept,
                                       self.classes_.copy(), n_iter)
-        if self.transformer_ is not None:
-            # What set_params(steps=...) would do, without its signature inspection (it
-            # dominated the cost of adapting a Pipeline).
-            estimator.steps = [(name, deepcopy(step)) for name, step in self.transformer_.steps]
-            estimator.steps.append((final_name, final))
-        return estimator
+        return attach(estimator, self.transformer_, final)

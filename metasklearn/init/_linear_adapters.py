@@ -12,19 +12,13 @@ from sklearn.linear_model import (
     SGDClassifier,
     SGDRegressor,
 )
-from sklearn.pipeline import Pipeline
+
+from ._pipeline import split_pipeline
 
 _SUPPORTED = (
     "Ridge, SGDRegressor(loss='squared_error'), LogisticRegression and "
     "SGDClassifier(loss='log_loss')"
 )
-
-
-def split_pipeline(estimator):
-    """``(transformer steps or None, final linear step)`` of a Pipeline or a bare estimator."""
-    if isinstance(estimator, Pipeline):
-        return (estimator[:-1] if len(estimator.steps) > 1 else None), estimator.steps[-1][1]
-    return None, estimator
 
 
 def check_linear(estimator):

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._validation import task_indices
 from ..engine import (
@@ -29,6 +29,7 @@ from ..engine import (
 from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
+from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
 from ._task_batches import detect_label_space, gather, support_query, task_targets
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
@@ -83,8 +84,9 @@ class _MLPMetaInit(BaseInit):
 
         Parameters
         ----------
-        estimator : MLPClassifier or MLPRegressor
-            Unfitted; its settings define the inner loop.
+        estimator : MLPClassifier or MLPRegressor, or a Pipeline ending in one
+            Unfitted; its settings define the inner loop. A Pipeline's
+            transformers are fitted once, on all rows of ``X``.
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,)
         groups : ndarray of shape (n_samples,)
@@ -102,7 +104,12 @@ class _MLPMetaInit(BaseInit):
         """
         self._validate_params()
         name = type(self).__name__
+        self.transformer_, X = fit_transformer(estimator, X, y)
+        _, estimator = split_pipeline(estimator)
         self._kind = check_mlp(estimator, name)
+        if self.transformer_ is not None:
+            X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64,
+                            input_name="X (as the MLP step sees it)")
         classification = self._kind == "classification"
         self._inner_random_state = estimator.random_state
         self._configs = {}
@@ -266,19 +273,22 @@ class _MLPMetaInit(BaseInit):
 
         Parameters
         ----------
-        estimator : MLPClassifier or MLPRegressor
-            Unfitted clone for the new task.
+        estimator : MLPClassifier or MLPRegressor, or a Pipeline ending in one
+            Unfitted clone for the new task (of the kind given to ``fit``).
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
 
         Returns
         -------
-        estimator : MLPClassifier or MLPRegressor
-            Fitted; ``warm_start`` keeps the value it came with.
+        estimator : MLPClassifier or MLPRegressor, or Pipeline
+            Fitted; ``warm_start`` keeps the value it came with. A Pipeline
+            gets copies of the transformers fitted in :meth:`fit`.
         """
         check_is_fitted(self, "coefs_")
         name = type(self).__name__
+        pipeline, (_, estimator) = estimator, split_pipeline(estimator)
         check_mlp(estimator, name)
+        check_same_kind(pipeline, self.transformer_, name)
         expected = [c.shape[1] for c in self.coefs_[:-1]]
         if hidden_sizes(estimator) != expected:
             raise ValueError(
@@ -294,7 +304,8 @@ class _MLPMetaInit(BaseInit):
         else:
             M = head_map("episodic", 1, np.arange(len(np.unique(y))))
         coefs, intercepts = task_weights(self.coefs_, self.intercepts_, M)
-        return fit_from(estimator, X, y, coefs, intercepts, name)
+        fitted = fit_from(estimator, transform(self.transformer_, X), y, coefs, intercepts, name)
+        return attach(pipeline, self.transformer_, fitted)
 
 
 _SHARED_DOC = """
@@ -338,6 +349,9 @@ _SHARED_DOC = """
         Known labels (classifiers).
     shots_ : int
         Support rows per task used in meta-training.
+    transformer_ : Pipeline or None
+        For a Pipeline base estimator: its transformer steps, fitted on all
+        meta-training rows (new tasks' rows go through them unchanged).
 """
 
 

@@ -1,0 +1,69 @@
+"""Init strategies on a Pipeline: the transformers are fitted once, the last step is learned.
+
+One job: split a base estimator into its transformer steps and its final
+step, fit the transformers on all meta-training rows, transform a new
+task's rows with them, and hand back a fitted Pipeline whose transformers
+are copies of those fitted ones (so that a later ``fit`` of one returned
+learner cannot change another).
+"""
+
+from copy import deepcopy
+
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+
+def split_pipeline(estimator):
+    """``(transformer steps or None, final step)`` of a Pipeline or a bare estimator."""
+    if isinstance(estimator, Pipeline):
+        return (estimator[:-1] if len(estimator.steps) > 1 else None), estimator.steps[-1][1]
+    return None, estimator
+
+
+def fit_transformer(estimator, X, y):
+    """Fit the transformer steps of ``estimator`` on ``X, y``.
+
+    Returns ``(fitted transformer or None, X as the final step sees it)``.
+    """
+    transformer, _ = split_pipeline(estimator)
+    if transformer is None:
+        return None, X
+    transformer = clone(transformer).fit(X, y)
+    return transformer, transformer.transform(X)
+
+
+def check_same_kind(estimator, transformer, strategy):
+    """Raise if ``estimator`` is bare where ``fit`` got a Pipeline, or the reverse."""
+    if (split_pipeline(estimator)[0] is None) != (transformer is None):
+        raise ValueError(
+            f"adapt got a different kind of estimator (bare vs Pipeline) from the one "
+            f"{strategy} was fitted with; pass a clone of that estimator."
+        )
+
+
+def transform(transformer, X):
+    """``X`` through each fitted step of ``transformer`` (``None``: unchanged)."""
+    if transformer is None:
+        return X
+    # Step by step: Pipeline.transform's routing and output checks cost as much as
+    # scaling the few rows of a new task.
+    for _, step in transformer.steps:
+        if step is not None and not (isinstance(step, str) and step == "passthrough"):
+            X = step.transform(X)
+    return X
+
+
+def attach(estimator, transformer, final):
+    """``estimator`` with copies of the fitted transformer steps and the fitted ``final``.
+
+    ``estimator`` is the Pipeline whose last step is ``final`` (or ``final``
+    itself when ``transformer`` is ``None``).
+    """
+    if transformer is None:
+        return final
+    final_name = estimator.steps[-1][0]
+    # What set_params(steps=...) would do, without its signature inspection (it
+    # dominated the cost of adapting a Pipeline).
+    estimator.steps = [(name, deepcopy(step)) for name, step in transformer.steps]
+    estimator.steps.append((final_name, final))
+    return estimator
