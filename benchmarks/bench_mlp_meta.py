@@ -190,27 +190,50 @@ def part_sinusoid_table(args):
 
 
 # ----------------------------------------------------------------- part 2
+def _sklearn_gradient(est, X, y, coefs, intercepts):
+    """Loss gradient at the given weights with the estimator's own ``_backprop``."""
+    est.coefs_, est.intercepts_ = coefs, intercepts
+    n_layers = est.n_layers_
+    coef_grads = [np.empty_like(c) for c in coefs]
+    intercept_grads = [np.empty_like(b) for b in intercepts]
+    est._backprop(X, y[:, None], None, [X] + [None] * (n_layers - 1),
+                  [None] * (n_layers - 1), coef_grads, intercept_grads)
+    return coef_grads + intercept_grads
+
+
 def _sklearn_loop_rate(name, X, y, groups, n_tasks):
-    """Tasks/s of the same per-task work with scikit-learn's MLPRegressor."""
+    """Tasks/s of the same per-task work with scikit-learn's MLPRegressor.
+
+    Per task: ``fit`` from the start on the support rows; Reptile then takes the
+    difference of weights; FOMAML the query gradient at the adapted weights (the
+    estimator's own ``_backprop``); MAML also the Hessian-vector product that
+    carries it back through the step, by central differences of two more
+    ``_backprop`` calls (scikit-learn has no Hessian).
+    """
     learner = sinusoid_learner(1)
     init = FOMAML(n_iter=1, meta_batch_size=1, shots=K)
     init.fit(learner, X, y, groups, random_state=0)
     coefs, intercepts = init.coefs_, init.intercepts_
+    start_params = coefs + intercepts
+    n_coefs = len(coefs)
     start = time.process_time()
     for task in range(n_tasks):
         rows = np.flatnonzero(groups == task)
         s, q = rows[:K], rows[K:]
         est = fit_from(clone(learner), X[s], y[s], coefs, intercepts, "loop")
         if name == "Reptile":
-            [c - e for c, e in zip(coefs, est.coefs_)]
+            [c - e for c, e in zip(start_params, est.coefs_ + est.intercepts_)]
             continue
-        # query gradient with the estimator's own backprop (sklearn has no Hessian: MAML's
-        # row is this first-order work, a lower bound on its cost)
-        n_layers = est.n_layers_
-        acts = [X[q]] + [None] * (n_layers - 1)
-        est._backprop(X[q], y[q, None], None, acts, [None] * (n_layers - 1),
-                      [np.empty_like(c) for c in est.coefs_],
-                      [np.empty_like(b) for b in est.intercepts_])
+        g_query = _sklearn_gradient(est, X[q], y[q], est.coefs_, est.intercepts_)
+        if name == "MAML":
+            norm = np.sqrt(sum(float((g * g).sum()) for g in g_query))
+            eps = 1e-6 / max(norm, 1e-12)
+            plus = [p + eps * g for p, g in zip(start_params, g_query)]
+            minus = [p - eps * g for p, g in zip(start_params, g_query)]
+            g_plus = _sklearn_gradient(est, X[s], y[s], plus[:n_coefs], plus[n_coefs:])
+            g_minus = _sklearn_gradient(est, X[s], y[s], minus[:n_coefs], minus[n_coefs:])
+            [g - SINUSOID_LR * (a - b) / (2 * eps)
+             for g, a, b in zip(g_query, g_plus, g_minus)]
     return n_tasks / (time.process_time() - start)
 
 
