@@ -17,6 +17,7 @@ from metasklearn.datasets import load_digits_episodes, make_sinusoid_tasks
 from metasklearn.engine import config_from_estimator, fit_stochastic
 from metasklearn.init import FOMAML, MAML, Reptile
 from metasklearn.init import _maml
+from metasklearn.init._task_batches import TaskRows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -224,13 +225,17 @@ def test_maml_meta_gradient_matches_finite_differences(blobs, label_space, solve
     maml.fit(mlp, X, y, groups, random_state=0)
     maml._estimator, maml._configs = mlp, {}
     y_codes = np.unique(y, return_inverse=True)[1]
-    from metasklearn._validation import task_indices
-    _, indices = task_indices(groups)
+    _check_meta_gradient(maml, X, y_codes, groups, shots=6)
+
+
+def _check_meta_gradient(maml, X, y, groups, shots):
+    """The meta-gradient against central differences of the meta-loss, along a direction."""
+    rows = TaskRows(groups)
 
     def meta(params, seed=5):
         n = len(maml.coefs_)
-        return maml._meta_gradient(params[:n], params[n:], X, y_codes, indices, np.arange(6),
-                                   6, np.random.RandomState(seed), None)
+        return maml._meta_gradient(params[:n], params[n:], X, y, rows, np.arange(6),
+                                   shots, np.random.RandomState(seed), None)
 
     params = maml.coefs_ + maml.intercepts_
     grads, _ = meta(params)
@@ -241,6 +246,18 @@ def test_maml_meta_gradient_matches_finite_differences(blobs, label_space, solve
     minus = meta([p - eps * d for p, d in zip(params, direction)])[1]
     analytic = sum(np.sum(g * d) for g, d in zip(grads, direction))
     assert analytic == pytest.approx((plus - minus) / (2 * eps), rel=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_maml_regression_meta_gradient_matches_finite_differences(sinusoid, activation):
+    # Regression tasks of equal size take the vectorised support/query draw and keep
+    # the start as a broadcast view (one large product): the gradient must not change.
+    X, y, groups = sinusoid[:3]
+    mlp = _sgd_mlp(hidden_layer_sizes=(6, 5), activation=activation, max_iter=3, alpha=0.01,
+                   batch_size=4, learning_rate_init=0.05)
+    maml = MAML(n_iter=1, meta_batch_size=6, shots=8).fit(mlp, X, y, groups, random_state=0)
+    maml._estimator, maml._configs = mlp, {}
+    _check_meta_gradient(maml, X, y, groups, shots=8)
 
 
 def test_n_jobs_does_not_change_the_result(sinusoid, monkeypatch):

@@ -81,7 +81,8 @@ def _activate(name, Z):
 def _derivative(name, A, delta):
     """Multiply ``delta`` in place by the activation's derivative, from its output ``A``."""
     if name == "relu":
-        delta[A == 0] = 0
+        # as scikit-learn's delta[Z == 0] = 0, without materialising the index
+        np.copyto(delta, 0.0, where=A == 0)
     elif name == "tanh":
         delta *= 1 - A**2
     elif name == "logistic":
@@ -221,18 +222,19 @@ def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
     R_delta = R_act[-1]  # delta_last = P - Y
     for i in range(last, -1, -1):
         if i < last:
-            back = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
             R_back = _matmul(R_delta, coefs[i + 1].transpose(0, 2, 1))
             R_back += np.matmul(deltas[i + 1], v_coefs[i + 1].transpose(0, 2, 1))
             R_new = _hidden_jvp(activation, activations[i + 1], R_back)
             extra = _derivative_jvp(activation, activations[i + 1], R_act[i + 1])
-            if extra is not None:
+            if extra is not None:  # tanh, logistic: f'' enters through the backward signal
+                back = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
                 R_new += back * extra
             R_delta = R_new
         h = np.matmul(activations[i].transpose(0, 2, 1), R_delta)
         if R_act[i] is not None:
             h += np.matmul(R_act[i].transpose(0, 2, 1), deltas[i])
-        h += alpha * v_coefs[i]
+        if alpha:
+            h += alpha * v_coefs[i]
         h /= n
         h_coefs[i] = h
         h_intercepts[i] = np.sum(R_delta, axis=1) / n

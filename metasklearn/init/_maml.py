@@ -16,7 +16,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._validation import task_indices
 from ..engine import (
     backprop,
     backward_training,
@@ -30,7 +29,7 @@ from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
-from ._task_batches import detect_label_space, gather, support_query, task_targets
+from ._task_batches import TaskRows, detect_label_space, gather, support_query, task_targets
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
 
@@ -114,20 +113,20 @@ class _MLPMetaInit(BaseInit):
         self._inner_random_state = estimator.random_state
         self._configs = {}
         self._estimator = estimator
-        _, indices = task_indices(groups)
-        sizes = np.array([len(idx) for idx in indices])
+        rows = TaskRows(groups)
+        sizes = rows.sizes
         if classification:
             self.classes_, y = np.unique(y, return_inverse=True)
-            n_labels = np.array([len(np.unique(y[idx])) for idx in indices])
+            n_labels = np.array([len(np.unique(y[idx])) for idx in rows])
             space = self.label_space
             if space == "auto":
-                space = detect_label_space(y, indices, X)
+                space = detect_label_space(y, rows, X)
             self.label_space_ = space
             n_head = 1 if space == "episodic" or len(self.classes_) == 2 else len(self.classes_)
         else:
             self.label_space_ = "regression"
             n_head = 1 if y.ndim == 1 else y.shape[1]
-            n_labels = np.zeros(len(indices), dtype=int)
+            n_labels = np.zeros(len(rows), dtype=int)
         shots = self._check_shots(sizes, n_labels)
         rng = check_random_state(random_state)
         units = [X.shape[1], *hidden_sizes(estimator), n_head]
@@ -137,10 +136,10 @@ class _MLPMetaInit(BaseInit):
         n_layers = len(coefs)
         curve = []
         for it in range(self.n_iter):
-            picks = _draw_tasks(rng, len(indices), self.meta_batch_size)
+            picks = _draw_tasks(rng, len(rows), self.meta_batch_size)
             try:
                 grads, loss = self._meta_gradient(params[:n_layers], params[n_layers:], X, y,
-                                                  indices, picks, shots, rng, n_jobs)
+                                                  rows, picks, shots, rng, n_jobs)
             except ValueError as exc:
                 if it == 0 or "diverged" not in str(exc):
                     raise
@@ -201,21 +200,37 @@ class _MLPMetaInit(BaseInit):
                                                        max_iter=self.max_inner_iter)
         return self._configs[out]
 
-    def _meta_gradient(self, coefs, intercepts, X, y, indices, picks, shots, rng, n_jobs):
+    def _split_rows(self, y, rows, picks, shots, rng):
+        """Support and query row positions of the picked tasks, stacked by shape.
+
+        Returns ``{(n_query, n_labels): (S, Q)}`` with ``S`` of shape
+        ``(n_tasks, shots)`` and ``Q`` of shape ``(n_tasks, n_query)``.
+        """
+        sizes = rows.sizes[picks]
+        if self._kind == "regression" and (sizes == sizes[0]).all():
+            # One draw for the meta-batch (per-task draws cost more than the training
+            # step): a uniform random order of each task's rows.
+            order = rng.random_sample((len(picks), sizes[0])).argsort(axis=1)
+            positions = rows.order[rows.starts[picks][:, None] + order]
+            return {(sizes[0] - shots, 0): (positions[:, :shots], positions[:, shots:])}
         classification = self._kind == "classification"
         buckets = defaultdict(list)
         for k in picks:
-            s, q = support_query(rng, y[indices[k]], shots, classification)
-            n_lab = len(np.unique(y[indices[k][s]])) if classification else 0
-            buckets[(len(q), n_lab)].append((indices[k][s], indices[k][q]))
+            idx = rows[k]
+            s, q = support_query(rng, y[idx], shots, classification)
+            n_lab = len(np.unique(y[idx[s]])) if classification else 0
+            buckets[(len(q), n_lab)].append((idx[s], idx[q]))
+        return {key: (np.stack([s for s, _ in members]), np.stack([q for _, q in members]))
+                for key, members in buckets.items()}
+
+    def _meta_gradient(self, coefs, intercepts, X, y, rows, picks, shots, rng, n_jobs):
+        split = self._split_rows(y, rows, picks, shots, rng)
         jobs = []
-        for key in sorted(buckets):
-            members = buckets[key]
+        for key in sorted(split):
+            S_all, Q_all = split[key]
             state = self._inner_state(rng)
-            for start in range(0, len(members), _CHUNK):
-                chunk = members[start:start + _CHUNK]
-                S = np.stack([s for s, _ in chunk])
-                Q = np.stack([q for _, q in chunk])
+            for start in range(0, len(S_all), _CHUNK):
+                S, Q = S_all[start:start + _CHUNK], Q_all[start:start + _CHUNK]
                 jobs.append((S, Q, copy.deepcopy(state) if state is not None else None))
         if n_jobs in (None, 1) or len(jobs) == 1:
             results = [self._chunk_gradient(coefs, intercepts, X, y, *job) for job in jobs]
@@ -230,37 +245,56 @@ class _MLPMetaInit(BaseInit):
         return [t / len(picks) for t in total], loss / len(picks)
 
     def _chunk_gradient(self, coefs, intercepts, X, y, S, Q, inner_state):
-        """Summed meta-gradient and query loss of tasks with equal shapes."""
+        """Summed meta-gradient and meta-loss of tasks with equal shapes."""
         classification = self._kind == "classification"
         B = S.shape[0]
+        if not self._needs_query:
+            Q = Q[:, :0]  # Reptile learns from the support rows only
         Xs, Xq = gather(X, S), gather(X, Q)
         Ys, labels = task_targets(y[S], classification)
         if classification:
             m = len(labels[0])
             Yq = np.stack([np.eye(m)[np.searchsorted(lab, y[q])] for lab, q in zip(labels, Q)])
             Yq = Yq[..., 1:] if m == 2 else Yq
+            # The output layer of each task is the learned one times a map M: per task
+            # (Ms) for shared labels, one M for all (M) for episodic ones.
+            Ms, M = None, None
             if self.label_space_ == "shared":
                 Ms = np.stack([head_map("shared", coefs[-1].shape[1], lab) for lab in labels])
             else:
-                Ms = np.broadcast_to(head_map("episodic", 1, np.arange(m)), (B, 1, Ys.shape[2]))
+                M = head_map("episodic", 1, np.arange(m))
             out = out_activation("classification", m)
         else:
             Yq, _ = task_targets(y[Q], False)
-            Ms = np.broadcast_to(np.eye(coefs[-1].shape[1]), (B,) + (coefs[-1].shape[1],) * 2)
+            Ms, M = None, None  # the learned output layer itself
             out = "identity"
         config = self._config(out)
-        start_c = [np.broadcast_to(c, (B,) + c.shape) for c in coefs[:-1]]
-        start_c.append(np.matmul(coefs[-1], Ms))
-        start_b = [np.broadcast_to(b, (B,) + b.shape) for b in intercepts[:-1]]
-        start_b.append(np.matmul(intercepts[-1], Ms))
+        if Ms is None:
+            # Every task starts from the same weights: broadcast views, so that the first
+            # step's products are single large ones.
+            last_c = coefs[-1] if M is None else coefs[-1] @ M
+            last_b = intercepts[-1] if M is None else intercepts[-1] @ M
+            start_c = [np.broadcast_to(c, (B,) + c.shape) for c in coefs[:-1] + [last_c]]
+            start_b = [np.broadcast_to(b, (B,) + b.shape) for b in intercepts[:-1] + [last_b]]
+        else:
+            start_c = [np.broadcast_to(c, (B,) + c.shape) for c in coefs[:-1]]
+            start_c.append(np.matmul(coefs[-1], Ms))
+            start_b = [np.broadcast_to(b, (B,) + b.shape) for b in intercepts[:-1]]
+            start_b.append(np.matmul(intercepts[-1], Ms))
         res = fit_stochastic(start_c, start_b, Xs, Ys, config, inner_state,
                              record=self._second_order)
         if Xq.shape[1]:
             P = forward(res.coefs, res.intercepts, Xq, config.activation, out)[-1]
             loss = float(data_loss(P, Yq, out).sum())
-        else:
-            loss = float(np.nansum(res.loss_curve[-1]))
+        else:  # each task's training loss in the last epoch it ran
+            loss = float(res.loss_curve[res.n_iter - 1, np.arange(B)].sum())
         gc, gb = self._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
+        if Ms is None:
+            grads = [g.sum(axis=0) for g in gc] + [g.sum(axis=0) for g in gb]
+            if M is not None:
+                grads[len(gc) - 1] = grads[len(gc) - 1] @ M.T
+                grads[-1] = grads[-1] @ M.T
+            return grads, loss
         Mt = np.swapaxes(Ms, 1, 2)
         grads = [g.sum(axis=0) for g in gc[:-1]] + [np.matmul(gc[-1], Mt).sum(axis=0)]
         grads += [g.sum(axis=0) for g in gb[:-1]]
@@ -342,7 +376,7 @@ _SHARED_DOC = """
         label, or one shared column for episodic tasks).
     loss_curve_ : ndarray of shape (n_iter,)
         Meta-loss per meta-iteration: mean query loss after the inner ``fit``
-        (Reptile without query rows: the support loss).
+        (Reptile: the inner ``fit``'s training loss in its last epoch).
     label_space_ : {"shared", "episodic", "regression"}
         The label space used.
     classes_ : ndarray
@@ -422,8 +456,8 @@ class Reptile(_MLPMetaInit):
     For each task of a meta-batch, run the base estimator's own ``fit`` on
     ``shots`` rows from the learned weights; the meta-gradient is the start
     minus the trained weights (Nichol et al., 2018), fed to Adam. No query
-    rows are needed; when a task has more rows than ``shots`` they only
-    measure ``loss_curve_``.
+    rows are needed (rows beyond ``shots`` are not used); ``loss_curve_``
+    is the inner ``fit``'s training loss in its last epoch.
     """ + _SHARED_DOC + """
     Examples
     --------
