@@ -101,9 +101,10 @@ class MetaEstimator(BaseEstimator):
         For each training task id, ``adapt`` applied to that task's rows.
         Only with ``refit=True``.
     population_learner_ : estimator object
-        Only with ``refit=True``: ``adapt`` applied to *all* training rows (the same object as the only
-        learner when there is one task). :meth:`predict` sends rows without a
-        task, and rows of tasks not seen in fit, to it. For tasks whose labels
+        Only with ``refit=True``: ``adapt`` applied to *all* training rows
+        (the same object as the only learner when there is one task).
+        :meth:`predict` sends rows without a task, and rows of tasks not seen
+        in fit, to it. For tasks whose labels
         mean different things (N-way episodes) it is meaningless: call
         :meth:`adapt` on the new task's support rows instead.
     classes_ : ndarray of shape (n_classes,)

@@ -81,8 +81,9 @@ def _activate(name, Z):
 def _derivative(name, A, delta):
     """Multiply ``delta`` in place by the activation's derivative, from its output ``A``."""
     if name == "relu":
-        # as scikit-learn's delta[Z == 0] = 0, without materialising the index
-        np.copyto(delta, 0.0, where=A == 0)
+        # scikit-learn's delta[Z == 0] = 0 at a quarter of the cost; differs only by the
+        # sign of zeros (which no later sum sees) and on non-finite deltas (an error then)
+        delta *= A > 0
     elif name == "tanh":
         delta *= 1 - A**2
     elif name == "logistic":
@@ -173,7 +174,7 @@ def _output_jvp(out_activation, P, RZ):
 
 def _hidden_jvp(activation, A, RZ):
     if activation == "relu":
-        return np.where(A == 0, 0.0, RZ)
+        return RZ * (A > 0)  # np.where(A == 0, 0, RZ) up to the sign of zeros, faster
     if activation == "tanh":
         return (1 - A**2) * RZ
     if activation == "logistic":

@@ -24,21 +24,23 @@ def sgd_init(params, momentum=0.9):
     return {"velocities": [np.zeros_like(p) for p in params] if momentum else None}
 
 
+def _per_task_rates(rate, grads):
+    """:func:`_per_task` for every parameter, deciding "shared" once."""
+    if rate.shape[0] == 1 or (rate == rate[0]).all():
+        return [float(rate[0])] * len(grads)
+    return [rate.reshape((-1,) + (1,) * (g.ndim - 1)) for g in grads]
+
+
 def sgd_updates(state, grads, learning_rate, momentum, nesterov):
     """The values ``SGDOptimizer._get_updates`` adds to the parameters."""
+    rates = _per_task_rates(learning_rate, grads)
     if momentum == 0:
         # 0 * v - lr * g == -(lr * g) exactly; skips the velocity arithmetic.
-        return [-(_per_task(learning_rate, g) * g) for g in grads]
-    updates = [
-        momentum * v - _per_task(learning_rate, g) * g
-        for v, g in zip(state["velocities"], grads)
-    ]
+        return [-(r * g) for r, g in zip(rates, grads)]
+    updates = [momentum * v - r * g for v, r, g in zip(state["velocities"], rates, grads)]
     state["velocities"] = updates
     if nesterov:
-        updates = [
-            momentum * v - _per_task(learning_rate, g) * g
-            for v, g in zip(state["velocities"], grads)
-        ]
+        updates = [momentum * v - r * g for v, r, g in zip(state["velocities"], rates, grads)]
     return updates
 
 

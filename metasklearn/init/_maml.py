@@ -45,6 +45,14 @@ def _draw_tasks(rng, n_tasks, size):
         return rng.randint(n_tasks, size=size)
     if 4 * size > n_tasks:
         return rng.permutation(n_tasks)[:size]
+    if size * size <= n_tasks:
+        # A repeat is unlikely (probability < 1/2): redraw the whole batch until there is
+        # none, which keeps every set of distinct tasks equally likely.
+        while True:
+            picks = rng.randint(n_tasks, size=size)
+            ordered = np.sort(picks)
+            if (ordered[1:] != ordered[:-1]).all():
+                return picks
     picks, seen = [], set()
     while len(picks) < size:
         for k in rng.randint(n_tasks, size=size - len(picks)).tolist():
@@ -52,6 +60,19 @@ def _draw_tasks(rng, n_tasks, size):
                 seen.add(k)
                 picks.append(k)
     return np.array(picks)
+
+
+def _for_every_task(a, n_tasks):
+    """``np.broadcast_to(a, (n_tasks,) + a.shape)``: a read-only view, stride 0 on tasks.
+
+    Built directly on ``a``'s buffer when it is contiguous: broadcast_to's
+    checks cost more than a meta-iteration's arithmetic on small layers.
+    """
+    if not a.flags.c_contiguous:
+        return np.broadcast_to(a, (n_tasks,) + a.shape)
+    view = np.ndarray((n_tasks,) + a.shape, a.dtype, a, 0, (0,) + a.strides)
+    view.flags.writeable = False
+    return view
 
 
 class _MLPMetaInit(BaseInit):
@@ -131,8 +152,14 @@ class _MLPMetaInit(BaseInit):
         rng = check_random_state(random_state)
         units = [X.shape[1], *hidden_sizes(estimator), n_head]
         coefs, intercepts = init_params(units, estimator.activation, rng)
-        params = coefs + intercepts
-        state = adam_init(params)
+        # One flat vector with the layers as views into it: the outer Adam step and the
+        # finiteness check are a few operations per meta-iteration, not a few per layer.
+        flat = np.concatenate([p.ravel() for p in coefs + intercepts])
+        params, offset = [], 0
+        for p in coefs + intercepts:
+            params.append(flat[offset:offset + p.size].reshape(p.shape))
+            offset += p.size
+        state = adam_init([flat])
         n_layers = len(coefs)
         curve = []
         for it in range(self.n_iter):
@@ -147,9 +174,10 @@ class _MLPMetaInit(BaseInit):
                     f"{name}: the inner fit diverged at meta-iteration {it + 1}, from weights "
                     f"moved by meta_learning_rate={self.meta_learning_rate!r}; lower "
                     f"meta_learning_rate (or learning_rate_init). {exc}") from exc
-            updates = adam_updates(state, grads, self.meta_learning_rate, 0.9, 0.999, 1e-8)
-            params = [p + u for p, u in zip(params, updates)]
-            if not all(np.isfinite(p).all() for p in params) or not np.isfinite(loss):
+            flat_grad = np.concatenate([g.ravel() for g in grads])
+            flat += adam_updates(state, [flat_grad], self.meta_learning_rate, 0.9, 0.999,
+                                 1e-8)[0]
+            if not (np.isfinite(flat).all() and np.isfinite(loss)):
                 raise ValueError(
                     f"{name} diverged at meta-iteration {it + 1}: the learned weights or "
                     f"the meta-loss became non-finite with meta_learning_rate="
@@ -160,6 +188,7 @@ class _MLPMetaInit(BaseInit):
             if verbose and ((it + 1) % max(1, self.n_iter // 10) == 0 or it == 0):
                 print(f"[{name}] meta-iteration {it + 1}/{self.n_iter}, meta-loss {loss:.5f}",
                       flush=True)
+        params = [p.copy() for p in params]  # own arrays, not views of the work vector
         self.coefs_, self.intercepts_ = params[:n_layers], params[n_layers:]
         self.loss_curve_ = np.array(curve)
         self.shots_ = shots
@@ -274,21 +303,23 @@ class _MLPMetaInit(BaseInit):
             # step's products are single large ones.
             last_c = coefs[-1] if M is None else coefs[-1] @ M
             last_b = intercepts[-1] if M is None else intercepts[-1] @ M
-            start_c = [np.broadcast_to(c, (B,) + c.shape) for c in coefs[:-1] + [last_c]]
-            start_b = [np.broadcast_to(b, (B,) + b.shape) for b in intercepts[:-1] + [last_b]]
+            start_c = [_for_every_task(c, B) for c in coefs[:-1] + [last_c]]
+            start_b = [_for_every_task(b, B) for b in intercepts[:-1] + [last_b]]
         else:
-            start_c = [np.broadcast_to(c, (B,) + c.shape) for c in coefs[:-1]]
+            start_c = [_for_every_task(c, B) for c in coefs[:-1]]
             start_c.append(np.matmul(coefs[-1], Ms))
-            start_b = [np.broadcast_to(b, (B,) + b.shape) for b in intercepts[:-1]]
+            start_b = [_for_every_task(b, B) for b in intercepts[:-1]]
             start_b.append(np.matmul(intercepts[-1], Ms))
         res = fit_stochastic(start_c, start_b, Xs, Ys, config, inner_state,
                              record=self._second_order)
-        if Xq.shape[1]:
+        gc, gb, query_loss = self._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
+        if query_loss is not None:
+            loss = float(query_loss.sum())
+        elif Xq.shape[1]:
             P = forward(res.coefs, res.intercepts, Xq, config.activation, out)[-1]
             loss = float(data_loss(P, Yq, out).sum())
         else:  # each task's training loss in the last epoch it ran
             loss = float(res.loss_curve[res.n_iter - 1, np.arange(B)].sum())
-        gc, gb = self._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
         if Ms is None:
             grads = [g.sum(axis=0) for g in gc] + [g.sum(axis=0) for g in gb]
             if M is not None:
@@ -415,9 +446,10 @@ class FOMAML(_MLPMetaInit):
     """
 
     def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
-        _, gc, gb, _, _ = backprop(res.coefs, res.intercepts, Xq, Yq, config.activation, out,
-                                   0.0)
-        return gc, gb
+        """``(coef grads, intercept grads, per-task query loss or None)`` of a chunk."""
+        loss, gc, gb, _, _ = backprop(res.coefs, res.intercepts, Xq, Yq, config.activation,
+                                      out, 0.0)
+        return gc, gb, loss
 
 
 class MAML(FOMAML):
@@ -446,8 +478,8 @@ class MAML(FOMAML):
     _second_order = True
 
     def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
-        gc, gb = super()._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
-        return backward_training(res, gc, gb, config)
+        gc, gb, loss = super()._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
+        return (*backward_training(res, gc, gb, config), loss)
 
 
 class Reptile(_MLPMetaInit):
@@ -476,4 +508,4 @@ class Reptile(_MLPMetaInit):
 
     def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
         return ([s - e for s, e in zip(start_c, res.coefs)],
-                [s - e for s, e in zip(start_b, res.intercepts)])
+                [s - e for s, e in zip(start_b, res.intercepts)], None)
