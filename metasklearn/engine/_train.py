@@ -226,7 +226,7 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
                 raise _diverged(config, epoch + 1, bad, n_tasks)
             n_iter += active
             time_step += n_samples
-            loss_curve.append(np.where(active, loss_, np.nan))
+            loss_curve.append(loss_ if all_active else np.where(active, loss_, np.nan))
             # _update_no_improvement_count (training loss; no early stopping)
             worse = loss_ > best_loss - config.tol
             no_improvement = np.where(worse, no_improvement + 1, 0)
@@ -245,11 +245,14 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
             active &= ~stop
             if not active.any():
                 break
-    bad = np.zeros(n_tasks, dtype=bool)
-    for p in params:
-        bad |= ~np.isfinite(p.reshape(n_tasks, -1)).all(axis=1)
-    if bad.any():
-        raise _diverged(config, len(loss_curve), bad, n_tasks)
+    # One sum per parameter: finite sums mean finite weights (an overflowing sum of
+    # finite weights only triggers the exact check below).
+    if not np.isfinite(sum(p.reshape(n_tasks, -1).sum(axis=1) for p in params)).all():
+        bad = np.zeros(n_tasks, dtype=bool)
+        for p in params:
+            bad |= ~np.isfinite(p.reshape(n_tasks, -1)).all(axis=1)
+        if bad.any():
+            raise _diverged(config, len(loss_curve), bad, n_tasks)
     return TrainResult(params[:n_layers], params[n_layers:], np.array(loss_curve), n_iter,
                        trajectory)
 

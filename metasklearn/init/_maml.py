@@ -266,9 +266,8 @@ class _MLPMetaInit(BaseInit):
         else:
             results = Parallel(n_jobs=n_jobs, prefer="threads")(
                 delayed(self._chunk_gradient)(coefs, intercepts, X, y, *job) for job in jobs)
-        total = [np.zeros_like(p) for p in coefs + intercepts]
-        loss = 0.0
-        for grads, chunk_loss in results:
+        total, loss = results[0]
+        for grads, chunk_loss in results[1:]:  # in job order, whatever n_jobs is
             total = [t + g for t, g in zip(total, grads)]
             loss += chunk_loss
         return [t / len(picks) for t in total], loss / len(picks)
