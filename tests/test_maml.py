@@ -289,6 +289,24 @@ def test_huge_meta_learning_rate_raises_and_names_it(sinusoid):
         Reptile(n_iter=5, shots=10, meta_learning_rate=1e200).fit(_sgd_mlp(), X, y, groups)
 
 
+def test_non_finite_meta_gradient_raises_and_names_the_horizon(sinusoid, monkeypatch):
+    # An overflow in the backward pass through the inner steps (finite inner fits) must
+    # stop meta-training with advice, never hand NaN to the outer optimiser.
+    X, y, groups = sinusoid[:3]
+    real = MAML._meta_gradient
+
+    def overflowing(self, *args):
+        grads, loss = real(self, *args)
+        return [np.full_like(g, np.inf) for g in grads], loss
+
+    monkeypatch.setattr(MAML, "_meta_gradient", overflowing)
+    maml = MAML(n_iter=3, shots=10, max_inner_iter=4)
+    with pytest.raises(ValueError, match=r"non-finite at meta-iteration 1 .* up to 4 inner "
+                                         r"epochs .*max_inner_iter"):
+        maml.fit(_sgd_mlp(max_iter=5), X, y, groups, random_state=0)
+    assert not hasattr(maml, "coefs_")
+
+
 @pytest.mark.parametrize("estimator, strategy, match", [
     (SVC(), FOMAML(), "supports MLPClassifier and MLPRegressor"),
     (MLPRegressor(solver="lbfgs"), FOMAML(), "stochastic solver"),

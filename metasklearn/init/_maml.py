@@ -175,6 +175,15 @@ class _MLPMetaInit(BaseInit):
                     f"moved by meta_learning_rate={self.meta_learning_rate!r}; lower "
                     f"meta_learning_rate (or learning_rate_init). {exc}") from exc
             flat_grad = np.concatenate([g.ravel() for g in grads])
+            if not np.isfinite(flat_grad).all():
+                epochs = estimator.max_iter if self.max_inner_iter is None else min(
+                    estimator.max_iter, self.max_inner_iter)
+                raise ValueError(
+                    f"{name}: the meta-gradient became non-finite at meta-iteration {it + 1} "
+                    f"although the inner fits stayed finite: carrying it back through up to "
+                    f"{epochs} inner epochs overflowed. Shorten the horizon with "
+                    "max_inner_iter, or lower the base estimator's learning_rate_init."
+                )
             flat += adam_updates(state, [flat_grad], self.meta_learning_rate, 0.9, 0.999,
                                  1e-8)[0]
             if not (np.isfinite(flat).all() and np.isfinite(loss)):
