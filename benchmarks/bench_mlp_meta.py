@@ -130,12 +130,7 @@ def _mse_after(fit_one, X_test, y_test, g_test, steps):
 
 def _load_sinusoid(name, steps, args):
     path = _sinusoid_path(name, steps, args)
-    if not path.exists():
-        return None
-    saved = pickle.loads(path.read_bytes())
-    # Strategies pickled before Pipeline support lack transformer_ (bare MLP: None).
-    vars(saved["strategy"]).setdefault("transformer_", None)
-    return saved
+    return pickle.loads(path.read_bytes()) if path.exists() else None
 
 
 def part_sinusoid_table(args):

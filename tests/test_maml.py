@@ -17,7 +17,7 @@ from metasklearn.datasets import load_digits_episodes, make_sinusoid_tasks
 from metasklearn.engine import config_from_estimator, fit_stochastic
 from metasklearn.init import FOMAML, MAML, Reptile
 from metasklearn.init import _maml
-from metasklearn.init._task_batches import TaskRows
+from metasklearn._validation import TaskRows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -287,6 +287,19 @@ def test_huge_meta_learning_rate_raises_and_names_it(sinusoid):
     X, y, groups = sinusoid[:3]
     with pytest.raises(ValueError, match=r"meta_learning_rate=1e\+200"):
         Reptile(n_iter=5, shots=10, meta_learning_rate=1e200).fit(_sgd_mlp(), X, y, groups)
+
+
+def test_shots_must_hold_one_row_of_each_class_of_the_richest_task():
+    # Label counts per task are computed for all tasks at once: the richest task decides.
+    rng = np.random.RandomState(0)
+    groups = np.repeat(np.arange(4), 8)
+    y = np.tile([0, 1], 16)
+    y[groups == 2] = np.arange(8) % 3  # one task with three labels
+    X = rng.normal(size=(32, 2))
+    mlp = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="a training task has 3 classes"):
+        FOMAML(n_iter=1, shots=2, label_space="shared").fit(mlp, X, y, groups)
+    FOMAML(n_iter=1, shots=3, label_space="shared").fit(mlp, X, y, groups, random_state=0)
 
 
 def test_non_finite_meta_gradient_raises_and_names_the_horizon(sinusoid, monkeypatch):

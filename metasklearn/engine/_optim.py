@@ -8,24 +8,17 @@ Parameters are the list ``coefs + intercepts``; states are lists alike.
 import numpy as np
 
 
-def _per_task(rate, like):
-    """Broadcast a ``(n_tasks,)`` rate against a parameter with a task axis.
-
-    A rate all tasks share stays a Python float: the same products, fewer
-    temporaries.
-    """
-    if rate.shape[0] == 1 or (rate == rate[0]).all():
-        return float(rate[0])
-    return rate.reshape((-1,) + (1,) * (like.ndim - 1))
-
-
 def sgd_init(params, momentum=0.9):
     # without momentum the velocities are never read: do not allocate them
     return {"velocities": [np.zeros_like(p) for p in params] if momentum else None}
 
 
 def _per_task_rates(rate, grads):
-    """:func:`_per_task` for every parameter, deciding "shared" once."""
+    """A ``(n_tasks,)`` rate broadcast against each parameter's task axis.
+
+    A rate all tasks share stays a Python float (decided once): the same
+    products, fewer temporaries.
+    """
     if rate.shape[0] == 1 or (rate == rate[0]).all():
         return [float(rate[0])] * len(grads)
     return [rate.reshape((-1,) + (1,) * (g.ndim - 1)) for g in grads]

@@ -16,20 +16,19 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from .._validation import TaskRows
 from ..engine import (
     backprop,
     backward_training,
     config_from_estimator,
-    data_loss,
     fit_stochastic,
-    forward,
     init_params,
 )
 from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
-from ._task_batches import TaskRows, detect_label_space, gather, support_query, task_targets
+from ._task_batches import detect_label_space, gather, support_query, task_targets
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
 
@@ -138,7 +137,9 @@ class _MLPMetaInit(BaseInit):
         sizes = rows.sizes
         if classification:
             self.classes_, y = np.unique(y, return_inverse=True)
-            n_labels = np.array([len(np.unique(y[idx])) for idx in rows])
+            # distinct (task, label) pairs, counted per task: no loop over tasks
+            pairs = np.unique(rows.codes * len(self.classes_) + y)
+            n_labels = np.bincount(pairs // len(self.classes_), minlength=len(rows))
             space = self.label_space
             if space == "auto":
                 space = detect_label_space(y, rows, X)
@@ -323,10 +324,7 @@ class _MLPMetaInit(BaseInit):
         gc, gb, query_loss = self._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
         if query_loss is not None:
             loss = float(query_loss.sum())
-        elif Xq.shape[1]:
-            P = forward(res.coefs, res.intercepts, Xq, config.activation, out)[-1]
-            loss = float(data_loss(P, Yq, out).sum())
-        else:  # each task's training loss in the last epoch it ran
+        else:  # Reptile: each task's training loss in the last epoch it ran
             loss = float(res.loss_curve[res.n_iter - 1, np.arange(B)].sum())
         if Ms is None:
             grads = [g.sum(axis=0) for g in gc] + [g.sum(axis=0) for g in gb]

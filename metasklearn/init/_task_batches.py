@@ -9,30 +9,6 @@ import numpy as np
 from scipy import sparse
 
 
-class TaskRows:
-    """Row positions of every task, without one array per task.
-
-    ``rows[k]`` is a view of the positions of task ``k`` (tasks in sorted id
-    order, rows in their original order), ``rows.sizes[k]`` their count. One
-    ``argsort``; a list of arrays would cost a Python object per task, which
-    dominates memory and set-up time at hundreds of thousands of tasks.
-    """
-
-    def __init__(self, groups):
-        _, inverse, self.sizes = np.unique(groups, return_inverse=True, return_counts=True)
-        self.order = np.argsort(inverse.ravel(), kind="stable")
-        self.starts = np.concatenate([[0], np.cumsum(self.sizes)])
-
-    def __len__(self):
-        return self.sizes.shape[0]
-
-    def __getitem__(self, k):
-        return self.order[self.starts[k]:self.starts[k + 1]]
-
-    def __iter__(self):
-        return (self[k] for k in range(len(self)))
-
-
 def detect_label_space(y_codes, indices, X, max_tasks=500):
     """``"shared"`` if a label means the same thing in every task, else ``"episodic"``.
 
