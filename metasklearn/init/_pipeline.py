@@ -28,8 +28,8 @@ def fit_transformer(estimator, X, y):
     transformer, _ = split_pipeline(estimator)
     if transformer is None:
         return None, X
-    transformer = clone(transformer).fit(X, y)
-    return transformer, transformer.transform(X)
+    transformer = clone(transformer)
+    return transformer, transformer.fit_transform(X, y)
 
 
 def check_same_kind(estimator, transformer, strategy):
