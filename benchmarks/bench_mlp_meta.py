@@ -89,7 +89,9 @@ def _sinusoid_pool(n_tasks, seed=0):
 # ----------------------------------------------------------------- part 1
 def _sinusoid_path(name, steps, args):
     horizon = f"_h{args.horizon}" if steps > 1 and args.horizon else ""
-    return RESULTS / f"sinusoid_{name}_{args.meta_iter}_{steps}{horizon}_lr{SINUSOID_LR}.pkl"
+    seed = f"_s{args.seed}" if args.seed else ""
+    return RESULTS / (f"sinusoid_{name}_{args.meta_iter}_{steps}{horizon}_lr{SINUSOID_LR}"
+                      f"{seed}.pkl")
 
 
 def _pool_size(args):
@@ -98,7 +100,7 @@ def _pool_size(args):
 
 
 def part_sinusoid(args):
-    X, y, groups = _sinusoid_pool(_pool_size(args))
+    X, y, groups = _sinusoid_pool(_pool_size(args), seed=args.seed)
     RESULTS.mkdir(exist_ok=True)
     for steps in args.train_steps:
         for name in args.strategies:
@@ -108,7 +110,8 @@ def part_sinusoid(args):
                                         max_inner_iter=horizon)
             start = time.perf_counter()
             with threadpool_limits(1):
-                strategy.fit(sinusoid_learner(steps), X, y, groups, random_state=0, verbose=1)
+                strategy.fit(sinusoid_learner(steps), X, y, groups, random_state=args.seed,
+                             verbose=1)
             seconds = time.perf_counter() - start
             path = _sinusoid_path(name, steps, args)
             path.write_bytes(pickle.dumps({"strategy": strategy, "seconds": seconds}))
@@ -160,7 +163,8 @@ def part_sinusoid_table(args):
             rows[name] = (one["strategy"].adapt, ten["strategy"].adapt,
                           f"{one['seconds']:.0f} + {ten['seconds']:.0f}")
     horizon = f" (meta-trained on a {args.horizon}-step horizon)" if args.horizon else ""
-    print(f"\nsinusoid K={K}, {args.meta_iter} meta-iterations, {_pool_size(args)} training "
+    print(f"\nsinusoid K={K}, seed {args.seed}, {args.meta_iter} meta-iterations, "
+          f"{_pool_size(args)} training "
           "tasks; MSE on 100 new tasks x 100 query points: the draw of seed 12345 (± 95 % "
           f"interval), then the mean (± sd) over {args.test_draws} draws of 100 tasks. A "
           "strategy's row uses the start meta-trained for each column's learner (1 or 10 "
@@ -399,7 +403,7 @@ def part_letters(args):
           f"{len(test_classes)}; learner {inner}")
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for shots in (1, 5):
+        for shots in args.letters_shots:
             Xtr, ytr, gtr = make_episodes(X, y, n_way=5, k_shot=shots, n_query=15,
                                           n_episodes=args.letters_train_episodes,
                                           classes=train_classes, random_state=1)
@@ -422,7 +426,8 @@ def part_letters(args):
                 strategy = STRATEGIES[name](
                     n_iter=args.letters_meta_iter, meta_batch_size=25,
                     meta_learning_rate=args.letters_meta_lr, shots=5 * shots,
-                    label_space="episodic", max_inner_iter=args.letters_horizon)
+                    label_space="episodic", max_inner_iter=args.letters_horizon,
+                    episodic_head=args.letters_head)
                 start = time.perf_counter()
                 strategy.fit(inner, Xtr, ytr, gtr, random_state=0)
                 print(f"  {shots}-shot {name}: meta-fit {time.perf_counter() - start:.0f} s",
@@ -451,6 +456,9 @@ def main(argv=None):
     parser.add_argument("--meta-iter", type=int, default=70000)
     parser.add_argument("--train-steps", type=int, nargs="+", default=[1, 10], choices=[1, 10],
                         help="inner steps of the learners to meta-train for (sinusoid)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the training tasks and of meta-training (sinusoid; the "
+                             "test draws stay fixed)")
     parser.add_argument("--test-draws", type=int, default=10,
                         help="independent draws of 100 test tasks (sinusoid table)")
     parser.add_argument("--horizon", type=int, default=None,
@@ -474,6 +482,9 @@ def main(argv=None):
     parser.add_argument("--letters-horizon", type=int, default=None,
                         help="max_inner_iter in meta-training (adapt runs the full fit)")
     parser.add_argument("--letters-lr", type=float, default=0.1)
+    parser.add_argument("--letters-shots", type=int, nargs="+", default=[1, 5])
+    parser.add_argument("--letters-head", choices=["vector", "prototype"], default="vector",
+                        help="episodic_head of the strategies")
     args = parser.parse_args(argv)
     {"sinusoid": part_sinusoid, "sinusoid-table": part_sinusoid_table,
      "throughput": part_throughput, "letters": part_letters, "scale": part_scale,

@@ -28,6 +28,8 @@ from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
+from ._prototype_head import prototype_layer
+from ._prototype_head import prototype_layer_backward
 from ._task_batches import detect_label_space, gather, support_query, task_targets
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
@@ -84,18 +86,20 @@ class _MLPMetaInit(BaseInit):
         "shots": [Interval(Integral, 1, None, closed="left"), None],
         "max_inner_iter": [Interval(Integral, 1, None, closed="left"), None],
         "label_space": [StrOptions({"auto", "shared", "episodic"})],
+        "episodic_head": [StrOptions({"vector", "prototype"})],
     }
     _needs_query = True
     _second_order = False
 
     def __init__(self, *, n_iter=1000, meta_batch_size=25, meta_learning_rate=1e-3, shots=None,
-                 max_inner_iter=None, label_space="auto"):
+                 max_inner_iter=None, label_space="auto", episodic_head="vector"):
         self.n_iter = n_iter
         self.meta_batch_size = meta_batch_size
         self.meta_learning_rate = meta_learning_rate
         self.shots = shots
         self.max_inner_iter = max_inner_iter
         self.label_space = label_space
+        self.episodic_head = episodic_head
 
     # ------------------------------------------------------------------ fit
     def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
@@ -153,11 +157,13 @@ class _MLPMetaInit(BaseInit):
         rng = check_random_state(random_state)
         units = [X.shape[1], *hidden_sizes(estimator), n_head]
         coefs, intercepts = init_params(units, estimator.activation, rng)
+        self._prototypes = self.label_space_ == "episodic" and self.episodic_head == "prototype"
+        extra = [np.zeros(1)] if self._prototypes else []  # log of the prototype scale
         # One flat vector with the layers as views into it: the outer Adam step and the
         # finiteness check are a few operations per meta-iteration, not a few per layer.
-        flat = np.concatenate([p.ravel() for p in coefs + intercepts])
+        flat = np.concatenate([p.ravel() for p in coefs + intercepts + extra])
         params, offset = [], 0
-        for p in coefs + intercepts:
+        for p in coefs + intercepts + extra:
             params.append(flat[offset:offset + p.size].reshape(p.shape))
             offset += p.size
         state = adam_init([flat])
@@ -166,8 +172,8 @@ class _MLPMetaInit(BaseInit):
         for it in range(self.n_iter):
             picks = _draw_tasks(rng, len(rows), self.meta_batch_size)
             try:
-                grads, loss = self._meta_gradient(params[:n_layers], params[n_layers:], X, y,
-                                                  rows, picks, shots, rng, n_jobs)
+                grads, loss = self._meta_gradient(params, X, y, rows, picks, shots, rng,
+                                                  n_jobs)
             except ValueError as exc:
                 if it == 0 or "diverged" not in str(exc):
                     raise
@@ -199,10 +205,11 @@ class _MLPMetaInit(BaseInit):
                 print(f"[{name}] meta-iteration {it + 1}/{self.n_iter}, meta-loss {loss:.5f}",
                       flush=True)
         params = [p.copy() for p in params]  # own arrays, not views of the work vector
-        self.coefs_, self.intercepts_ = params[:n_layers], params[n_layers:]
+        self.coefs_, self.intercepts_ = params[:n_layers], params[n_layers:2 * n_layers]
+        self.prototype_scale_ = float(np.exp(params[-1][0])) if self._prototypes else None
         self.loss_curve_ = np.array(curve)
         self.shots_ = shots
-        del self._estimator, self._configs
+        del self._estimator, self._configs, self._prototypes
         return self
 
     def _check_shots(self, sizes, n_labels):
@@ -262,7 +269,7 @@ class _MLPMetaInit(BaseInit):
         return {key: (np.stack([s for s, _ in members]), np.stack([q for _, q in members]))
                 for key, members in buckets.items()}
 
-    def _meta_gradient(self, coefs, intercepts, X, y, rows, picks, shots, rng, n_jobs):
+    def _meta_gradient(self, params, X, y, rows, picks, shots, rng, n_jobs):
         split = self._split_rows(y, rows, picks, shots, rng)
         jobs = []
         for key in sorted(split):
@@ -272,18 +279,24 @@ class _MLPMetaInit(BaseInit):
                 S, Q = S_all[start:start + _CHUNK], Q_all[start:start + _CHUNK]
                 jobs.append((S, Q, copy.deepcopy(state) if state is not None else None))
         if n_jobs in (None, 1) or len(jobs) == 1:
-            results = [self._chunk_gradient(coefs, intercepts, X, y, *job) for job in jobs]
+            results = [self._chunk_gradient(params, X, y, *job) for job in jobs]
         else:
             results = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._chunk_gradient)(coefs, intercepts, X, y, *job) for job in jobs)
+                delayed(self._chunk_gradient)(params, X, y, *job) for job in jobs)
         total, loss = results[0]
         for grads, chunk_loss in results[1:]:  # in job order, whatever n_jobs is
             total = [t + g for t, g in zip(total, grads)]
             loss += chunk_loss
         return [t / len(picks) for t in total], loss / len(picks)
 
-    def _chunk_gradient(self, coefs, intercepts, X, y, S, Q, inner_state):
-        """Summed meta-gradient and meta-loss of tasks with equal shapes."""
+    def _chunk_gradient(self, params, X, y, S, Q, inner_state):
+        """Summed meta-gradient and meta-loss of tasks with equal shapes.
+
+        ``params`` are the coefs, the intercepts and (prototype head) the log
+        of the prototype scale; the gradient comes back in the same layout.
+        """
+        n_layers = len(params) // 2
+        coefs, intercepts = params[:n_layers], params[n_layers:2 * n_layers]
         classification = self._kind == "classification"
         B = S.shape[0]
         if not self._needs_query:
@@ -314,6 +327,12 @@ class _MLPMetaInit(BaseInit):
             last_b = intercepts[-1] if M is None else intercepts[-1] @ M
             start_c = [_for_every_task(c, B) for c in coefs[:-1] + [last_c]]
             start_b = [_for_every_task(b, B) for b in intercepts[:-1] + [last_b]]
+            if self._prototypes:
+                scale = float(np.exp(params[-1][0]))
+                proto_c, proto_b, cache = prototype_layer(start_c[:-1], start_b[:-1], Xs, Ys,
+                                                          config.activation, scale)
+                start_c[-1] = start_c[-1] + proto_c
+                start_b[-1] = start_b[-1] + proto_b
         else:
             start_c = [_for_every_task(c, B) for c in coefs[:-1]]
             start_c.append(np.matmul(coefs[-1], Ms))
@@ -331,6 +350,13 @@ class _MLPMetaInit(BaseInit):
             if M is not None:
                 grads[len(gc) - 1] = grads[len(gc) - 1] @ M.T
                 grads[-1] = grads[-1] @ M.T
+            if self._prototypes:
+                body_c, body_b, log_scale = prototype_layer_backward(
+                    cache, gc[-1], gb[-1], start_c[:-1], config.activation)
+                for i in range(n_layers - 1):
+                    grads[i] += body_c[i]
+                    grads[n_layers + i] += body_b[i]
+                grads.append(np.array([log_scale]))
             return grads, loss
         Mt = np.swapaxes(Ms, 1, 2)
         grads = [g.sum(axis=0) for g in gc[:-1]] + [np.matmul(gc[-1], Mt).sum(axis=0)]
@@ -375,8 +401,21 @@ class _MLPMetaInit(BaseInit):
         else:
             M = head_map("episodic", 1, np.arange(len(np.unique(y))))
         coefs, intercepts = task_weights(self.coefs_, self.intercepts_, M)
-        fitted = fit_from(estimator, transform(self.transformer_, X), y, coefs, intercepts, name)
+        Xt = transform(self.transformer_, X)
+        if self.prototype_scale_ is not None:
+            coefs[-1], intercepts[-1] = self._prototype_start(estimator, Xt, y, coefs,
+                                                              intercepts)
+        fitted = fit_from(estimator, Xt, y, coefs, intercepts, name)
         return attach(pipeline, self.transformer_, fitted)
+
+    def _prototype_start(self, estimator, X, y, coefs, intercepts):
+        """The output layer of a new episodic task: shared vector plus its prototypes."""
+        X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64)
+        X = X.toarray() if hasattr(X, "toarray") else X
+        Y, _ = task_targets(np.asarray(y)[None, :], True)
+        W, b, _ = prototype_layer([c[None] for c in coefs[:-1]], [b[None] for b in intercepts[:-1]],
+                                  X[None], Y, estimator.activation, self.prototype_scale_)
+        return coefs[-1] + W[0], intercepts[-1] + b[0]
 
 
 _SHARED_DOC = """
@@ -405,6 +444,16 @@ _SHARED_DOC = """
         episodes, N may vary); every class's output weights start from one
         learned vector, so the order of labels cannot matter. "auto" decides
         from the data (see ``label_space_``).
+    episodic_head : {"vector", "prototype"}, default="vector"
+        Episodic tasks only: how a task's output layer starts. "vector": every
+        class starts from the one learned vector (the first inner step then
+        only separates classes in the output layer). "prototype": that vector
+        plus a nearest-class-mean rule on the task's support rows in the
+        learned last hidden layer, ``w_c = 2 s mu_c``, ``b_c = -s ||mu_c||^2``
+        with a learned scale ``s`` (Proto-MAML, Triantafillou et al., 2020);
+        still permutation-invariant. The meta-gradient flows through the class
+        means into the hidden layers. Ignored for shared labels and
+        regression.
 
     Attributes
     ----------
@@ -416,6 +465,9 @@ _SHARED_DOC = """
         (Reptile: the inner ``fit``'s training loss in its last epoch).
     label_space_ : {"shared", "episodic", "regression"}
         The label space used.
+    prototype_scale_ : float or None
+        The learned scale ``s`` of the prototype head; ``None`` when it is
+        not used.
     classes_ : ndarray
         Known labels (classifiers).
     shots_ : int
