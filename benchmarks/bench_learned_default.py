@@ -86,7 +86,9 @@ def run_collection(spec, seed, n_jobs):
     meta = MetaEstimator(base, hyperparams=LearnedDefault(grid, scoring=scoring),
                          n_jobs=n_jobs, random_state=seed).fit(X, y, groups=groups)
     meta_fit = time.perf_counter() - start
-    held = lambda fit_one: _held_out(fit_one, X_test, y_test, g_test, spec["shots"], scoring, seed)
+
+    def held(fit_one):
+        return _held_out(fit_one, X_test, y_test, g_test, spec["shots"], scoring, seed)
 
     rows["default"] = (*held(lambda a, b: clone(seeded).fit(a, b)), 0.0)
     rows["learned"] = (*held(meta.adapt), meta_fit)

@@ -64,6 +64,8 @@ from threadpoolctl import threadpool_limits
 from metasklearn.datasets import make_sinusoid_tasks
 from metasklearn.init import FOMAML, MAML, Reptile
 from metasklearn.init._mlp_weights import fit_from
+from metasklearn.init._prototype_head import prototype_layer
+from metasklearn.init._task_batches import task_targets
 
 RESULTS = Path(__file__).parent / "results"
 STRATEGIES = {"MAML": MAML, "FOMAML": FOMAML, "Reptile": Reptile}
@@ -422,6 +424,15 @@ def part_letters(args):
                 "pooled+fine-tune": lambda est, a, b: fit_from(
                     est, a, b, body_c + [head[0]], body_b + [head[1]], "pooled"),
             }
+            if args.letters_head == "prototype":
+                # The same nearest-class-mean start on the pooled network's hidden layers
+                # (scale 1, nothing meta-learned): the baseline the prototype head must beat.
+                def pooled_prototypes(est, a, b):
+                    W, v, _ = prototype_layer([c[None] for c in body_c],
+                                              [c[None] for c in body_b], a[None],
+                                              task_targets(b[None], True)[0], "relu", 1.0)
+                    return fit_from(est, a, b, body_c + [W[0]], body_b + [v[0]], "pooled")
+                methods["pooled+prototypes+FT"] = pooled_prototypes
             for name in args.strategies:
                 strategy = STRATEGIES[name](
                     n_iter=args.letters_meta_iter, meta_batch_size=25,
@@ -430,8 +441,9 @@ def part_letters(args):
                     episodic_head=args.letters_head)
                 start = time.perf_counter()
                 strategy.fit(inner, Xtr, ytr, gtr, random_state=0)
-                print(f"  {shots}-shot {name}: meta-fit {time.perf_counter() - start:.0f} s",
-                      flush=True)
+                scale = strategy.prototype_scale_
+                print(f"  {shots}-shot {name}: meta-fit {time.perf_counter() - start:.0f} s"
+                      + ("" if scale is None else f", prototype scale {scale:.3g}"), flush=True)
                 methods[name] = strategy.adapt
             for name, fit_one in methods.items():
                 accs = []
@@ -443,7 +455,7 @@ def part_letters(args):
                     est = fit_one(clone(inner), Xte[support], yte[support])
                     accs.append(np.mean(est.predict(Xte[query]) == yte[query]))
                 accs = np.array(accs)
-                print(f"5-way {shots}-shot {name:18} accuracy {100 * accs.mean():5.1f} % "
+                print(f"5-way {shots}-shot {name:20} accuracy {100 * accs.mean():5.1f} % "
                       f"± {196 * accs.std(ddof=1) / np.sqrt(len(accs)):.1f}", flush=True)
 
 
@@ -451,7 +463,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["sinusoid", "sinusoid-table", "throughput", "letters",
                                          "scale", "scale-one"])
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES),
+    parser.add_argument("--strategies", nargs="*", default=list(STRATEGIES),
                         choices=list(STRATEGIES))
     parser.add_argument("--meta-iter", type=int, default=70000)
     parser.add_argument("--train-steps", type=int, nargs="+", default=[1, 10], choices=[1, 10],
