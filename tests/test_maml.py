@@ -361,6 +361,20 @@ def test_huge_inner_learning_rate_raises_and_names_it(sinusoid):
             strategy.adapt(_sgd_mlp(learning_rate_init=1e20), X[:10], y[:10] * 1e3)
 
 
+def test_adapt_warns_when_the_learner_diverges_without_overflow(sinusoid):
+    # scikit-learn's fit returns huge finite weights when sgd overshoots (seen on one
+    # sinusoid task from a FOMAML start): adapt must say so, naming the learning rate.
+    X, y, groups = sinusoid[:3]
+    strategy = FOMAML(n_iter=2, shots=10).fit(_sgd_mlp(), X, y, groups, random_state=0)
+    with pytest.warns(RuntimeWarning, match=r"diverged on this task.*learning_rate_init=1\.0"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            strategy.adapt(_sgd_mlp(learning_rate_init=1.0, max_iter=8), X[:10], y[:10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a sound step size: no warning
+        strategy.adapt(_sgd_mlp(learning_rate_init=0.1, max_iter=8), X[:10], y[:10])
+
+
 def test_huge_meta_learning_rate_raises_and_names_it(sinusoid):
     X, y, groups = sinusoid[:3]
     with pytest.raises(ValueError, match=r"meta_learning_rate=1e\+200"):

@@ -5,6 +5,8 @@ layer depends on the task's labels) and start that network's *own* ``fit``
 from it, through ``warm_start=True``.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
@@ -143,4 +145,16 @@ def fit_from(estimator, X, y, coefs, intercepts, strategy):
         ) from exc
     finally:
         estimator.set_params(warm_start=warm_start)
+    curve = getattr(estimator, "loss_curve_", None) or []
+    # scikit-learn returns huge but finite weights without a word when sgd overshoots;
+    # a training loss a thousandfold above its first value is that, not noise.
+    if len(curve) > 1 and max(curve) > 1e3 * max(curve[0], np.finfo(float).tiny):
+        warnings.warn(
+            f"{strategy}.adapt: training from the learned start diverged on this task: the "
+            f"training loss rose from {curve[0]:.3g} to {max(curve):.3g} (solver="
+            f"{estimator.solver!r}, learning_rate_init={estimator.learning_rate_init!r}); "
+            "its predictions are not to be trusted. Lower learning_rate_init, or meta-train "
+            "through more of the learner's steps (max_inner_iter).",
+            RuntimeWarning,
+        )
     return estimator
