@@ -28,8 +28,7 @@ from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
-from ._prototype_head import prototype_layer
-from ._prototype_head import prototype_layer_backward
+from ._prototype_head import prototype_layer, prototype_layer_backward
 from ._task_batches import detect_label_space, gather, support_query, task_targets
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
