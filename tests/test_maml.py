@@ -218,6 +218,23 @@ def test_prototype_head_starts_as_the_nearest_class_mean_rule(n_way):
     assert len(np.unique(nearest)) == n_way  # not a constant prediction
 
 
+def test_prototype_head_adapts_sparse_rows_as_dense_ones():
+    from scipy import sparse
+
+    X, y, groups = load_digits_episodes(n_way=3, k_shot=3, n_query=3, n_episodes=20,
+                                        random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    strategy = FOMAML(n_iter=5, meta_batch_size=5, shots=9, label_space="episodic",
+                      episodic_head="prototype").fit(mlp, X, y, groups, random_state=0)
+    Xe, ye = _episode(3, n_way=3)
+    support = np.concatenate([np.flatnonzero(ye == c)[:3] for c in range(3)])
+    dense = strategy.adapt(clone(mlp), Xe[support], ye[support])
+    sparse_ = strategy.adapt(clone(mlp), sparse.csr_matrix(Xe[support]), ye[support])
+    assert dense.coefs_[-1].shape == (8, 3)
+    for a, b in zip(dense.coefs_, sparse_.coefs_):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+
+
 def test_prototype_head_beats_the_shared_vector_on_new_episodes():
     X, y, groups = load_digits_episodes(n_way=5, k_shot=2, n_query=4, n_episodes=200,
                                         random_state=0)
