@@ -41,6 +41,8 @@ Parts (the issue's protocol):
    with the same learner, scratch with ``MLPClassifier((64, 64))`` defaults,
    and pooled pre-training (one classifier on all meta-train classes) whose
    hidden layers start the same learner (new 5-way output layer).
+   ``--letters-head prototype`` meta-trains with ``episodic_head="prototype"``
+   and adds pooled pre-training started from the same prototype output layer.
 4. ``scale``: meta-training one pass over 1,000 vs 100,000 generated tasks
    (each in a fresh process): time ratio and peak resident memory.
 """
