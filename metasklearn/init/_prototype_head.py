@@ -14,7 +14,7 @@ learned shared vector that every class starts from otherwise.
 
 import numpy as np
 
-from ..engine._mlp import _derivative, forward
+from ..engine._mlp import _derivative, _matmul, forward
 
 
 def _one_hot(Y):
@@ -109,7 +109,5 @@ def prototype_layer_backward(cache, grad_W, grad_b, body_coefs, activation):
         coef_grads[i] = A.reshape(-1, A.shape[-1]).T @ flat_delta
         intercept_grads[i] = flat_delta.sum(axis=0)
         if i:
-            W = body_coefs[i]
-            delta = (flat_delta @ W[0].T).reshape(A.shape) if W.strides[0] == 0 else \
-                np.matmul(delta, np.swapaxes(W, 1, 2))
+            delta = _matmul(delta, np.swapaxes(body_coefs[i], 1, 2))
     return coef_grads, intercept_grads, log_scale_grad
