@@ -29,7 +29,8 @@ from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
 from ._prototype_head import prototype_layer, prototype_layer_backward
-from ._task_batches import detect_label_space, gather, support_query, task_targets
+from ._task_batches import (coded_targets, detect_label_space, gather, support_query,
+                            task_targets)
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
 
@@ -301,11 +302,9 @@ class _MLPMetaInit(BaseInit):
         if not self._needs_query:
             Q = Q[:, :0]  # Reptile learns from the support rows only
         Xs, Xq = gather(X, S), gather(X, Q)
-        Ys, labels = task_targets(y[S], classification)
         if classification:
-            m = len(labels[0])
-            Yq = np.stack([np.eye(m)[np.searchsorted(lab, y[q])] for lab, q in zip(labels, Q)])
-            Yq = Yq[..., 1:] if m == 2 else Yq
+            Ys, Yq, labels = coded_targets(y[S], y[Q])
+            m = labels.shape[1]
             # The output layer of each task is the learned one times a map M: per task
             # (Ms) for shared labels, one M for all (M) for episodic ones.
             Ms, M = None, None
@@ -315,6 +314,7 @@ class _MLPMetaInit(BaseInit):
                 M = head_map("episodic", 1, np.arange(m))
             out = out_activation("classification", m)
         else:
+            Ys, _ = task_targets(y[S], False)
             Yq, _ = task_targets(y[Q], False)
             Ms, M = None, None  # the learned output layer itself
             out = "identity"

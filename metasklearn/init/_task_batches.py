@@ -82,3 +82,37 @@ def task_targets(y_rows, classification):
         onehot = np.eye(len(values))[codes]
         Y.append(onehot[:, 1:] if len(values) == 2 else onehot)
     return np.stack(Y), labels
+
+
+def coded_targets(codes_support, codes_query):
+    """One-hot targets of stacked tasks that each have the same number of labels.
+
+    ``codes_*`` are integer label codes of shape ``(n_tasks, n_rows)``. Each
+    task's labels are its support labels, in sorted order (as ``fit``'s
+    LabelBinarizer sorts them); query labels must be among them. One
+    presence table for all tasks instead of a ``np.unique`` per task.
+
+    Returns
+    -------
+    Ys, Yq : ndarray of shape (n_tasks, n_rows, n_outputs)
+        As ``fit`` trains on them (one column for two labels).
+    labels : ndarray of shape (n_tasks, n_labels)
+        Sorted label codes of each task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Ys, Yq, labels = coded_targets(np.array([[7, 2, 7]]), np.array([[2]]))
+    >>> labels.tolist(), Ys[0, :, 0].tolist(), Yq[0, :, 0].tolist()
+    ([[2, 7]], [1.0, 0.0, 1.0], [0.0])
+    """
+    n_tasks = codes_support.shape[0]
+    task = np.arange(n_tasks)[:, None]
+    present = np.zeros((n_tasks, int(codes_support.max()) + 1), dtype=bool)
+    present[task, codes_support] = True
+    labels = np.nonzero(present)[1].reshape(n_tasks, -1)
+    rank = np.cumsum(present, axis=1) - 1
+    eye = np.eye(labels.shape[1])
+    if labels.shape[1] == 2:
+        eye = eye[:, 1:]
+    return eye[rank[task, codes_support]], eye[rank[task, codes_query]], labels
