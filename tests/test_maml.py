@@ -435,6 +435,7 @@ def test_non_finite_meta_gradient_raises_and_names_the_horizon(sinusoid, monkeyp
     (MLPRegressor(), FOMAML(shots=20), "shots between 1 and 19"),
     (MLPRegressor(), Reptile(shots=21), "shots between 1 and 20"),
     (MLPRegressor(), FOMAML(n_iter=0), "n_iter"),
+    (MLPRegressor(), MAML(episodic_head="proto"), "episodic_head"),
 ])
 def test_bad_settings_raise_clear_errors(sinusoid, estimator, strategy, match):
     X, y, groups = sinusoid[:3]
