@@ -29,8 +29,8 @@ from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
 from ._prototype_head import prototype_layer, prototype_layer_backward
-from ._task_batches import (coded_targets, detect_label_space, gather, support_query,
-                            task_targets)
+from ._task_batches import (coded_targets, count_labels, detect_label_space, gather,
+                            support_query, task_targets)
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
 
@@ -261,13 +261,19 @@ class _MLPMetaInit(BaseInit):
             return {(sizes[0] - shots, 0): (positions[:, :shots], positions[:, shots:])}
         classification = self._kind == "classification"
         buckets = defaultdict(list)
-        for k in picks:
-            idx = rows[k]
-            s, q = support_query(rng, y[idx], shots, classification)
-            n_lab = len(np.unique(y[idx[s]])) if classification else 0
-            buckets[(len(q), n_lab)].append((idx[s], idx[q]))
-        return {key: (np.stack([s for s, _ in members]), np.stack([q for _, q in members]))
-                for key, members in buckets.items()}
+        # Tasks of one size are split together; their support label counts then
+        # decide the stacks (a 2-label task trains one output unit, not two).
+        for size in np.unique(sizes):
+            same = picks[sizes == size]
+            positions = rows.order[rows.starts[same][:, None] + np.arange(size)]
+            S, Q = (np.take_along_axis(positions, part, axis=1)
+                    for part in support_query(rng, y[positions], shots, classification))
+            n_labels = count_labels(y[S]) if classification else np.zeros(len(same), int)
+            for n_lab in np.unique(n_labels):
+                members = n_labels == n_lab
+                buckets[(size - shots, int(n_lab))].append((S[members], Q[members]))
+        return {key: (np.concatenate([s for s, _ in parts]), np.concatenate([q for _, q in parts]))
+                for key, parts in buckets.items()}
 
     def _meta_gradient(self, params, X, y, rows, picks, shots, rng, n_jobs):
         split = self._split_rows(y, rows, picks, shots, rng)

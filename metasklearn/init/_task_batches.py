@@ -39,24 +39,56 @@ def detect_label_space(y_codes, indices, X, max_tasks=500):
     return "shared" if explained > 2 * expected + 0.05 else "episodic"
 
 
-def support_query(rng, y_task, shots, classification):
-    """Positions of a task's support and query rows: a random split, class-balanced.
+def support_query(rng, y_tasks, shots, classification):
+    """Positions of the support and query rows of tasks with equal row counts.
 
-    For classifiers, rows are shuffled and then taken round-robin over the
+    ``y_tasks`` has shape ``(n_tasks, n_rows)``: each task's targets. Every
+    task's rows are a random permutation (one ``rng.permutation`` per task,
+    in task order); for classifiers they are then taken round-robin over the
     classes, so the ``shots`` support rows cover every class when ``shots``
     is at least the number of classes.
+
+    Returns ``(S, Q)`` of shapes ``(n_tasks, shots)`` and ``(n_tasks,
+    n_rows - shots)``: positions within each task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> S, Q = support_query(np.random.RandomState(0), np.array([[0, 0, 0, 1, 1, 1]]), 2,
+    ...                      classification=True)
+    >>> np.sort(np.array([[0, 0, 0, 1, 1, 1]])[0, S[0]]).tolist()
+    [0, 1]
     """
-    n = y_task.shape[0]
-    order = rng.permutation(n)
-    if classification:
-        labels = y_task[order]
-        by_class = np.argsort(labels, kind="stable")
-        sorted_labels = labels[by_class]
-        starts = np.searchsorted(sorted_labels, sorted_labels, side="left")
-        rank = np.empty(n, dtype=int)
-        rank[by_class] = np.arange(n) - starts
-        order = order[np.lexsort((np.arange(n), rank))]
-    return order[:shots], order[shots:]
+    n_tasks, n = y_tasks.shape
+    # One permutation per task, as numpy draws them; a single vectorised draw would
+    # change every meta-training result recorded so far.
+    order = np.stack([rng.permutation(n) for _ in range(n_tasks)]) if n_tasks else \
+        np.empty((0, n), dtype=int)
+    if classification and n:
+        labels = np.take_along_axis(y_tasks, order, axis=1)
+        by_class = np.argsort(labels, axis=1, kind="stable")
+        sorted_labels = np.take_along_axis(labels, by_class, axis=1)
+        first = np.ones(sorted_labels.shape, dtype=bool)
+        first[:, 1:] = sorted_labels[:, 1:] != sorted_labels[:, :-1]
+        position = np.arange(n)
+        # Rank of each row among the rows of its class (0 for the first one).
+        group_start = np.maximum.accumulate(np.where(first, position, 0), axis=1)
+        rank = np.empty_like(by_class)
+        np.put_along_axis(rank, by_class, position - group_start, axis=1)
+        order = np.take_along_axis(order, np.argsort(rank, axis=1, kind="stable"), axis=1)
+    return order[:, :shots], order[:, shots:]
+
+
+def count_labels(y_tasks):
+    """Number of distinct labels in each row of ``y_tasks`` (shape ``(n_tasks, n_rows)``).
+
+    >>> count_labels(np.array([[3, 1, 3], [2, 2, 2]])).tolist()
+    [2, 1]
+    """
+    if y_tasks.shape[1] == 0:
+        return np.zeros(y_tasks.shape[0], dtype=int)
+    ordered = np.sort(y_tasks, axis=1)
+    return 1 + (ordered[:, 1:] != ordered[:, :-1]).sum(axis=1)
 
 
 def gather(X, rows):

@@ -1,0 +1,73 @@
+"""Meta-batch support/query splits: class-balanced, a partition, and the same stacked or alone."""
+
+import numpy as np
+import pytest
+
+from metasklearn._validation import TaskRows
+from metasklearn.init import MAML
+from metasklearn.init._task_batches import count_labels, support_query
+
+
+@pytest.mark.parametrize("classification", [True, False])
+def test_stacked_split_equals_task_by_task(classification):
+    # The vectorised split of a stack must be what splitting each task alone, in order,
+    # gives with the same random stream (and leave the stream in the same state).
+    gen = np.random.RandomState(0)
+    y = gen.randint(0, 4, size=(6, 11))
+    stacked_rng, single_rng = np.random.RandomState(3), np.random.RandomState(3)
+    S, Q = support_query(stacked_rng, y, 4, classification)
+    for t in range(y.shape[0]):
+        s, q = support_query(single_rng, y[t:t + 1], 4, classification)
+        np.testing.assert_array_equal(S[t], s[0])
+        np.testing.assert_array_equal(Q[t], q[0])
+    assert stacked_rng.randint(1 << 30) == single_rng.randint(1 << 30)
+
+
+def test_split_is_a_partition_with_every_class_in_the_support():
+    gen = np.random.RandomState(1)
+    # Unbalanced classes: task t has one row of label 9 and the rest spread over 3 labels.
+    y = gen.randint(0, 3, size=(50, 12))
+    y[:, 5] = 9
+    S, Q = support_query(np.random.RandomState(0), y, 4, classification=True)
+    assert S.shape == (50, 4) and Q.shape == (50, 8)
+    for t in range(50):
+        np.testing.assert_array_equal(np.sort(np.concatenate([S[t], Q[t]])), np.arange(12))
+        assert set(y[t, S[t]]) == set(y[t])  # 4 shots, at most 4 labels: all present
+
+
+def test_regression_split_is_not_balanced_but_a_permutation():
+    y = np.zeros((3, 7))
+    S, Q = support_query(np.random.RandomState(0), y, 2, classification=False)
+    for t in range(3):
+        np.testing.assert_array_equal(np.sort(np.r_[S[t], Q[t]]), np.arange(7))
+
+
+def test_count_labels():
+    y = np.array([[0, 0, 0], [4, 1, 4], [1, 2, 3], [7, 7, 2]])
+    np.testing.assert_array_equal(count_labels(y), [1, 2, 3, 2])
+    np.testing.assert_array_equal(count_labels(np.empty((2, 0), dtype=int)), [0, 0])
+
+
+def test_meta_batch_stacks_tasks_by_query_size_and_label_count():
+    # Tasks of 10 and 14 rows, some with 2 labels and some with 3: every picked task lands
+    # once, in the stack of its (query rows, support labels), with rows of its own task only.
+    sizes = [10, 14, 10, 14, 10]
+    n_labels = [2, 3, 3, 2, 2]
+    groups = np.concatenate([np.full(n, t) for t, n in enumerate(sizes)])
+    y = np.concatenate([np.arange(n) % k for n, k in zip(sizes, n_labels)])
+    rows = TaskRows(groups)
+    strategy = MAML()
+    strategy._kind = "classification"
+    picks = np.array([0, 1, 2, 3, 4, 0])
+    split = strategy._split_rows(y, rows, picks, 3, np.random.RandomState(0))
+    assert sorted(split) == [(7, 2), (7, 3), (11, 2), (11, 3)]
+    seen = []
+    for (n_query, n_lab), (S, Q) in split.items():
+        assert Q.shape[1] == n_query and S.shape[1] == 3
+        for s, q in zip(S, Q):
+            task = groups[s[0]]
+            assert (groups[s] == task).all() and (groups[q] == task).all()
+            assert len(np.unique(y[s])) == n_lab == n_labels[task]
+            assert np.intersect1d(s, q).size == 0 and s.size + q.size == sizes[task]
+            seen.append(task)
+    assert sorted(seen) == sorted(picks.tolist())
