@@ -466,19 +466,3 @@ def test_truncated_inner_horizon(sinusoid):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert a.adapt(_sgd_mlp(max_iter=50), X[:10], y[:10]).n_iter_ == 50
-
-
-def test_meta_batches_draw_distinct_tasks_cheaply():
-    rng = np.random.RandomState(0)
-    picks = _maml._draw_tasks(rng, 100000, 25)
-    assert len(set(picks.tolist())) == 25 and picks.max() < 100000
-    np.testing.assert_array_equal(picks, _maml._draw_tasks(np.random.RandomState(0), 100000, 25))
-    assert len(set(_maml._draw_tasks(rng, 30, 25).tolist())) == 25
-    assert len(set(_maml._draw_tasks(rng, 400, 60).tolist())) == 60  # one item at a time
-    assert len(_maml._draw_tasks(rng, 3, 5)) == 5  # fewer tasks than the meta-batch
-    # every task equally likely, in both rejection schemes
-    for n_tasks, size in [(400, 10), (400, 60)]:
-        counts = np.bincount(np.concatenate(
-            [_maml._draw_tasks(rng, n_tasks, size) for _ in range(2000)]), minlength=n_tasks)
-        expected = 2000 * size / n_tasks
-        assert np.abs(counts - expected).max() < 6 * np.sqrt(expected), (n_tasks, size)

@@ -5,7 +5,7 @@ import pytest
 
 from metasklearn._validation import TaskRows
 from metasklearn.init import MAML
-from metasklearn.init._task_batches import count_labels, support_query
+from metasklearn.init._task_batches import count_labels, draw_tasks, support_query
 
 
 @pytest.mark.parametrize("classification", [True, False])
@@ -71,3 +71,19 @@ def test_meta_batch_stacks_tasks_by_query_size_and_label_count():
             assert np.intersect1d(s, q).size == 0 and s.size + q.size == sizes[task]
             seen.append(task)
     assert sorted(seen) == sorted(picks.tolist())
+
+
+def test_meta_batches_draw_distinct_tasks_cheaply():
+    rng = np.random.RandomState(0)
+    picks = draw_tasks(rng, 100000, 25)
+    assert len(set(picks.tolist())) == 25 and picks.max() < 100000
+    np.testing.assert_array_equal(picks, draw_tasks(np.random.RandomState(0), 100000, 25))
+    assert len(set(draw_tasks(rng, 30, 25).tolist())) == 25
+    assert len(set(draw_tasks(rng, 400, 60).tolist())) == 60  # one item at a time
+    assert len(draw_tasks(rng, 3, 5)) == 5  # fewer tasks than the meta-batch
+    # every task equally likely, in both rejection schemes
+    for n_tasks, size in [(400, 10), (400, 60)]:
+        counts = np.bincount(np.concatenate(
+            [draw_tasks(rng, n_tasks, size) for _ in range(2000)]), minlength=n_tasks)
+        expected = 2000 * size / n_tasks
+        assert np.abs(counts - expected).max() < 6 * np.sqrt(expected), (n_tasks, size)

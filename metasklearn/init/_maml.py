@@ -29,38 +29,10 @@ from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
 from ._prototype_head import prototype_layer, prototype_layer_backward
-from ._task_batches import (coded_targets, count_labels, detect_label_space, gather,
-                            support_query, task_targets)
+from ._task_batches import (coded_targets, count_labels, detect_label_space, draw_tasks,
+                            gather, support_query, task_targets)
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
-
-
-def _draw_tasks(rng, n_tasks, size):
-    """``size`` distinct task positions (with replacement only if there are too few tasks).
-
-    Rejection sampling: ``rng.choice(..., replace=False)`` permutes all tasks
-    at every call, which would make a meta-iteration cost grow with the
-    collection.
-    """
-    if size > n_tasks:
-        return rng.randint(n_tasks, size=size)
-    if 4 * size > n_tasks:
-        return rng.permutation(n_tasks)[:size]
-    if size * size <= n_tasks:
-        # A repeat is unlikely (probability < 1/2): redraw the whole batch until there is
-        # none, which keeps every set of distinct tasks equally likely.
-        while True:
-            picks = rng.randint(n_tasks, size=size)
-            ordered = np.sort(picks)
-            if (ordered[1:] != ordered[:-1]).all():
-                return picks
-    picks, seen = [], set()
-    while len(picks) < size:
-        for k in rng.randint(n_tasks, size=size - len(picks)).tolist():
-            if k not in seen:
-                seen.add(k)
-                picks.append(k)
-    return np.array(picks)
 
 
 def _for_every_task(a, n_tasks):
@@ -170,7 +142,7 @@ class _MLPMetaInit(BaseInit):
         n_layers = len(coefs)
         curve = []
         for it in range(self.n_iter):
-            picks = _draw_tasks(rng, len(rows), self.meta_batch_size)
+            picks = draw_tasks(rng, len(rows), self.meta_batch_size)
             try:
                 grads, loss = self._meta_gradient(params, X, y, rows, picks, shots, rng,
                                                   n_jobs)

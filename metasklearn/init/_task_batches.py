@@ -39,6 +39,34 @@ def detect_label_space(y_codes, indices, X, max_tasks=500):
     return "shared" if explained > 2 * expected + 0.05 else "episodic"
 
 
+def draw_tasks(rng, n_tasks, size):
+    """``size`` distinct task positions (with replacement only if there are too few tasks).
+
+    Rejection sampling: ``rng.choice(..., replace=False)`` permutes all tasks
+    at every call, which would make a meta-iteration cost grow with the
+    collection.
+    """
+    if size > n_tasks:
+        return rng.randint(n_tasks, size=size)
+    if 4 * size > n_tasks:
+        return rng.permutation(n_tasks)[:size]
+    if size * size <= n_tasks:
+        # A repeat is unlikely (probability < 1/2): redraw the whole batch until there is
+        # none, which keeps every set of distinct tasks equally likely.
+        while True:
+            picks = rng.randint(n_tasks, size=size)
+            ordered = np.sort(picks)
+            if (ordered[1:] != ordered[:-1]).all():
+                return picks
+    picks, seen = [], set()
+    while len(picks) < size:
+        for k in rng.randint(n_tasks, size=size - len(picks)).tolist():
+            if k not in seen:
+                seen.add(k)
+                picks.append(k)
+    return np.array(picks)
+
+
 def support_query(rng, y_tasks, shots, classification):
     """Positions of the support and query rows of tasks with equal row counts.
 
