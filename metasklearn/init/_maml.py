@@ -267,25 +267,26 @@ class _MLPMetaInit(BaseInit):
             loss += chunk_loss
         return [t / len(picks) for t in total], loss / len(picks)
 
-    def _chunk_gradient(self, params, X, y, S, Q, inner_state):
-        """Summed meta-gradient and meta-loss of tasks with equal shapes.
+    def _chunk_start(self, params, X, y, S, Q):
+        """Starting weights, rows and targets of tasks with equal shapes.
 
         ``params`` are the coefs, the intercepts and (prototype head) the log
-        of the prototype scale; the gradient comes back in the same layout.
+        of the prototype scale. Returns a dict: ``start_c``, ``start_b`` (per
+        layer, with a leading task axis), ``Xs``, ``Ys``, ``Xq``, ``Yq``, the
+        engine ``config``, the output activation ``out``, the head maps ``Ms``
+        (per task, shared labels) / ``M`` (one for all, episodic labels) and
+        the prototype layer's ``cache``.
         """
         n_layers = len(params) // 2
         coefs, intercepts = params[:n_layers], params[n_layers:2 * n_layers]
-        classification = self._kind == "classification"
         B = S.shape[0]
-        if not self._needs_query:
-            Q = Q[:, :0]  # Reptile learns from the support rows only
         Xs, Xq = gather(X, S), gather(X, Q)
-        if classification:
+        Ms, M, cache = None, None, None
+        if self._kind == "classification":
             Ys, Yq, labels = coded_targets(y[S], y[Q])
             m = labels.shape[1]
             # The output layer of each task is the learned one times a map M: per task
             # (Ms) for shared labels, one M for all (M) for episodic ones.
-            Ms, M = None, None
             if self.label_space_ == "shared":
                 Ms = np.stack([head_map("shared", coefs[-1].shape[1], lab) for lab in labels])
             else:
@@ -294,8 +295,7 @@ class _MLPMetaInit(BaseInit):
         else:
             Ys, _ = task_targets(y[S], False)
             Yq, _ = task_targets(y[Q], False)
-            Ms, M = None, None  # the learned output layer itself
-            out = "identity"
+            out = "identity"  # the learned output layer itself
         config = self._config(out)
         if Ms is None:
             # Every task starts from the same weights: broadcast views, so that the first
@@ -315,9 +315,25 @@ class _MLPMetaInit(BaseInit):
             start_c.append(np.matmul(coefs[-1], Ms))
             start_b = [_for_every_task(b, B) for b in intercepts[:-1]]
             start_b.append(np.matmul(intercepts[-1], Ms))
-        res = fit_stochastic(start_c, start_b, Xs, Ys, config, inner_state,
+        return dict(start_c=start_c, start_b=start_b, Xs=Xs, Ys=Ys, Xq=Xq, Yq=Yq,
+                    config=config, out=out, Ms=Ms, M=M, cache=cache)
+
+    def _chunk_gradient(self, params, X, y, S, Q, inner_state):
+        """Summed meta-gradient and meta-loss of tasks with equal shapes.
+
+        The gradient comes back in the layout of ``params`` (see
+        :meth:`_chunk_start`).
+        """
+        n_layers = len(params) // 2
+        B = S.shape[0]
+        if not self._needs_query:
+            Q = Q[:, :0]  # Reptile learns from the support rows only
+        c = self._chunk_start(params, X, y, S, Q)
+        start_c, start_b, config, M, Ms = c["start_c"], c["start_b"], c["config"], c["M"], c["Ms"]
+        res = fit_stochastic(start_c, start_b, c["Xs"], c["Ys"], config, inner_state,
                              record=self._second_order)
-        gc, gb, query_loss = self._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
+        gc, gb, query_loss = self._task_gradient(start_c, start_b, res, c["Xq"], c["Yq"],
+                                                 config, c["out"])
         if query_loss is not None:
             loss = float(query_loss.sum())
         else:  # Reptile: each task's training loss in the last epoch it ran
@@ -329,7 +345,7 @@ class _MLPMetaInit(BaseInit):
                 grads[-1] = grads[-1] @ M.T
             if self._prototypes:
                 body_c, body_b, log_scale = prototype_layer_backward(
-                    cache, gc[-1], gb[-1], start_c[:-1], config.activation)
+                    c["cache"], gc[-1], gb[-1], start_c[:-1], config.activation)
                 for i in range(n_layers - 1):
                     grads[i] += body_c[i]
                     grads[n_layers + i] += body_b[i]
@@ -340,6 +356,15 @@ class _MLPMetaInit(BaseInit):
         grads += [g.sum(axis=0) for g in gb[:-1]]
         grads.append(np.matmul(gb[-1][:, None, :], Mt)[:, 0, :].sum(axis=0))
         return grads, loss
+
+    def _chunk_query_loss(self, params, X, y, S, Q, inner_state):
+        """Summed query loss after the inner ``fit`` (no gradient): the validation loss."""
+        c = self._chunk_start(params, X, y, S, Q)
+        res = fit_stochastic(c["start_c"], c["start_b"], c["Xs"], c["Ys"], c["config"],
+                             inner_state, record=False)
+        loss = backprop(res.coefs, res.intercepts, c["Xq"], c["Yq"], c["config"].activation,
+                        c["out"], 0.0)[0]
+        return float(loss.sum())
 
     # --------------------------------------------------------------- adapt
     def adapt(self, estimator, X, y):
