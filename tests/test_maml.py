@@ -466,3 +466,67 @@ def test_truncated_inner_horizon(sinusoid):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert a.adapt(_sgd_mlp(max_iter=50), X[:10], y[:10]).n_iter_ == 50
+
+
+def _drifting_fomaml(**params):
+    # A meta-learning rate this large makes the validation loss bottom out at
+    # meta-iteration 12 of 20 and rise after (sinusoid tasks, seed 0).
+    X, y, groups = make_sinusoid_tasks(n_tasks=60, n_samples=20, random_state=0)
+    mlp = _sgd_mlp(hidden_layer_sizes=(20,), max_iter=3)
+    strategy = FOMAML(n_iter=20, meta_batch_size=5, shots=10, meta_learning_rate=0.05,
+                      validation_fraction=0.25, **params)
+    return strategy, mlp, (X, y, groups)
+
+
+def test_validation_keeps_the_best_start_not_the_last():
+    strategy, mlp, data = _drifting_fomaml()
+    strategy.fit(mlp, *data, random_state=0)
+    curve = strategy.validation_loss_curve_
+    np.testing.assert_array_equal(strategy.validation_iter_, np.arange(1, 21))
+    assert strategy.best_iter_ == strategy.validation_iter_[np.argmin(curve)] < 20
+    assert curve[-1] > curve.min() + 0.02  # the run did drift after its best point
+    # Validation draws nothing from the meta-training stream, so the run stopped at
+    # best_iter_ ends with exactly the weights kept.
+    short, _, _ = _drifting_fomaml()
+    short.set_params(n_iter=strategy.best_iter_).fit(mlp, *data, random_state=0)
+    assert short.best_iter_ == strategy.best_iter_
+    for a, b in zip(strategy.coefs_ + strategy.intercepts_, short.coefs_ + short.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    no_validation = clone(strategy).set_params(validation_fraction=None)
+    no_validation.fit(mlp, *data, random_state=0)
+    assert no_validation.best_iter_ == 20 and no_validation.validation_loss_curve_ is None
+
+
+def test_validation_tasks_are_never_trained_on(monkeypatch):
+    held_out, trained = [], []
+    hold_out, split = _maml.hold_out_tasks, _maml.split_rows
+
+    def spy_hold_out(rng, rows, fraction, *args):
+        train, checked = hold_out(rng, rows, fraction, *args)
+        held_out.extend(np.setdiff1d(np.arange(len(rows)), train).tolist())
+        return train, checked
+
+    def spy_split(rng, y, rows, picks, *args):
+        trained.append(picks.copy())
+        return split(rng, y, rows, picks, *args)
+
+    monkeypatch.setattr(_maml, "hold_out_tasks", spy_hold_out)
+    monkeypatch.setattr(_maml, "split_rows", spy_split)
+    strategy, mlp, data = _drifting_fomaml()
+    strategy.fit(mlp, *data, random_state=0)
+    assert len(held_out) == 15
+    checked, training = trained[0], np.concatenate(trained[1:])  # the first split: validation
+    np.testing.assert_array_equal(checked, held_out)  # 15 < 500: all of them are checked
+    assert len(trained) == 21 and not np.isin(training, held_out).any()
+
+
+@pytest.mark.parametrize("fraction, shots, match", [
+    (0.001, 10, "holds out 0 tasks"),
+    (0.999, 10, "one training task"),
+    (0.2, 20, "no query rows"),
+])
+def test_validation_errors_name_the_fix(fraction, shots, match):
+    X, y, groups = make_sinusoid_tasks(n_tasks=10, n_samples=20, random_state=0)
+    strategy = Reptile(n_iter=2, meta_batch_size=2, shots=shots, validation_fraction=fraction)
+    with pytest.raises(ValueError, match=match):
+        strategy.fit(_sgd_mlp(), X, y, groups, random_state=0)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from metasklearn._validation import TaskRows
-from metasklearn.init import MAML
-from metasklearn.init._task_batches import count_labels, draw_tasks, support_query
+from metasklearn.init._task_batches import (count_labels, draw_tasks, split_rows,
+                                            support_query)
 
 
 @pytest.mark.parametrize("classification", [True, False])
@@ -56,10 +56,8 @@ def test_meta_batch_stacks_tasks_by_query_size_and_label_count():
     groups = np.concatenate([np.full(n, t) for t, n in enumerate(sizes)])
     y = np.concatenate([np.arange(n) % k for n, k in zip(sizes, n_labels)])
     rows = TaskRows(groups)
-    strategy = MAML()
-    strategy._kind = "classification"
     picks = np.array([0, 1, 2, 3, 4, 0])
-    split = strategy._split_rows(y, rows, picks, 3, np.random.RandomState(0))
+    split = split_rows(np.random.RandomState(0), y, rows, picks, 3, "classification")
     assert sorted(split) == [(7, 2), (7, 3), (11, 2), (11, 3)]
     seen = []
     for (n_query, n_lab), (S, Q) in split.items():

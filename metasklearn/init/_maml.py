@@ -7,7 +7,6 @@ the learned weights. The classes differ only in the meta-gradient.
 """
 
 import copy
-from collections import defaultdict
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,10 +28,12 @@ from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
 from ._prototype_head import prototype_layer, prototype_layer_backward
-from ._task_batches import (coded_targets, count_labels, detect_label_space, draw_tasks,
-                            gather, support_query, task_targets)
+from ._task_batches import (coded_targets, detect_label_space, draw_tasks, gather,
+                            hold_out_tasks, split_rows, task_targets)
 
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
+_VALIDATIONS = 20  # validation checkpoints per meta-training run
+_MAX_VALIDATION_TASKS = 500  # held-out tasks checked at each (a fixed random subset)
 
 
 def _for_every_task(a, n_tasks):
@@ -59,12 +60,14 @@ class _MLPMetaInit(BaseInit):
         "max_inner_iter": [Interval(Integral, 1, None, closed="left"), None],
         "label_space": [StrOptions({"auto", "shared", "episodic"})],
         "episodic_head": [StrOptions({"vector", "prototype"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     }
     _needs_query = True
     _second_order = False
 
     def __init__(self, *, n_iter=1000, meta_batch_size=25, meta_learning_rate=1e-3, shots=None,
-                 max_inner_iter=None, label_space="auto", episodic_head="vector"):
+                 max_inner_iter=None, label_space="auto", episodic_head="vector",
+                 validation_fraction=None):
         self.n_iter = n_iter
         self.meta_batch_size = meta_batch_size
         self.meta_learning_rate = meta_learning_rate
@@ -72,6 +75,7 @@ class _MLPMetaInit(BaseInit):
         self.max_inner_iter = max_inner_iter
         self.label_space = label_space
         self.episodic_head = episodic_head
+        self.validation_fraction = validation_fraction
 
     # ------------------------------------------------------------------ fit
     def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
@@ -141,8 +145,17 @@ class _MLPMetaInit(BaseInit):
         state = adam_init([flat])
         n_layers = len(coefs)
         curve = []
+        train_tasks = np.arange(len(rows))
+        validation = self.validation_fraction is not None
+        if validation:
+            train_tasks, checked = hold_out_tasks(rng, rows, self.validation_fraction, shots,
+                                                  _MAX_VALIDATION_TASKS, name)
+            val_chunks, n_checked = self._chunks(y, rows, checked, shots, rng), len(checked)
+            every = -(-self.n_iter // _VALIDATIONS)
+            val_curve, val_iter, best_loss = [], [], np.inf
+        best_iter = self.n_iter
         for it in range(self.n_iter):
-            picks = draw_tasks(rng, len(rows), self.meta_batch_size)
+            picks = train_tasks[draw_tasks(rng, len(train_tasks), self.meta_batch_size)]
             try:
                 grads, loss = self._meta_gradient(params, X, y, rows, picks, shots, rng,
                                                   n_jobs)
@@ -176,6 +189,20 @@ class _MLPMetaInit(BaseInit):
             if verbose and ((it + 1) % max(1, self.n_iter // 10) == 0 or it == 0):
                 print(f"[{name}] meta-iteration {it + 1}/{self.n_iter}, meta-loss {loss:.5f}",
                       flush=True)
+            if validation and ((it + 1) % every == 0 or it + 1 == self.n_iter):
+                val_loss = self._validation_loss(params, X, y, val_chunks, n_checked)
+                val_curve.append(val_loss)
+                val_iter.append(it + 1)
+                if verbose:
+                    print(f"[{name}] meta-iteration {it + 1}, validation loss {val_loss:.5f}",
+                          flush=True)
+                if val_loss < best_loss:  # NaN never wins: keep the last finite best
+                    best_loss, best_iter, best_flat = val_loss, it + 1, flat.copy()
+        if validation and best_iter != self.n_iter:
+            flat[:] = best_flat
+        self.best_iter_ = best_iter
+        self.validation_loss_curve_ = np.array(val_curve) if validation else None
+        self.validation_iter_ = np.array(val_iter) if validation else None
         params = [p.copy() for p in params]  # own arrays, not views of the work vector
         self.coefs_, self.intercepts_ = params[:n_layers], params[n_layers:2 * n_layers]
         self.prototype_scale_ = float(np.exp(params[-1][0])) if self._prototypes else None
@@ -218,37 +245,9 @@ class _MLPMetaInit(BaseInit):
                                                        max_iter=self.max_inner_iter)
         return self._configs[out]
 
-    def _split_rows(self, y, rows, picks, shots, rng):
-        """Support and query row positions of the picked tasks, stacked by shape.
-
-        Returns ``{(n_query, n_labels): (S, Q)}`` with ``S`` of shape
-        ``(n_tasks, shots)`` and ``Q`` of shape ``(n_tasks, n_query)``.
-        """
-        sizes = rows.sizes[picks]
-        if self._kind == "regression" and (sizes == sizes[0]).all():
-            # One draw for the meta-batch (per-task draws cost more than the training
-            # step): a uniform random order of each task's rows.
-            order = rng.random_sample((len(picks), sizes[0])).argsort(axis=1)
-            positions = rows.order[rows.starts[picks][:, None] + order]
-            return {(sizes[0] - shots, 0): (positions[:, :shots], positions[:, shots:])}
-        classification = self._kind == "classification"
-        buckets = defaultdict(list)
-        # Tasks of one size are split together; their support label counts then
-        # decide the stacks (a 2-label task trains one output unit, not two).
-        for size in np.unique(sizes):
-            same = picks[sizes == size]
-            positions = rows.order[rows.starts[same][:, None] + np.arange(size)]
-            S, Q = (np.take_along_axis(positions, part, axis=1)
-                    for part in support_query(rng, y[positions], shots, classification))
-            n_labels = count_labels(y[S]) if classification else np.zeros(len(same), int)
-            for n_lab in np.unique(n_labels):
-                members = n_labels == n_lab
-                buckets[(size - shots, int(n_lab))].append((S[members], Q[members]))
-        return {key: (np.concatenate([s for s, _ in parts]), np.concatenate([q for _, q in parts]))
-                for key, parts in buckets.items()}
-
-    def _meta_gradient(self, params, X, y, rows, picks, shots, rng, n_jobs):
-        split = self._split_rows(y, rows, picks, shots, rng)
+    def _chunks(self, y, rows, picks, shots, rng):
+        """``(S, Q, inner random state)`` per chunk of tasks with equal shapes."""
+        split = split_rows(rng, y, rows, picks, shots, self._kind)
         jobs = []
         for key in sorted(split):
             S_all, Q_all = split[key]
@@ -256,6 +255,15 @@ class _MLPMetaInit(BaseInit):
             for start in range(0, len(S_all), _CHUNK):
                 S, Q = S_all[start:start + _CHUNK], Q_all[start:start + _CHUNK]
                 jobs.append((S, Q, copy.deepcopy(state) if state is not None else None))
+        return jobs
+
+    def _validation_loss(self, params, X, y, chunks, n_checked):
+        loss = sum(self._chunk_query_loss(params, X, y, S, Q, copy.deepcopy(state))
+                   for S, Q, state in chunks)
+        return loss / n_checked
+
+    def _meta_gradient(self, params, X, y, rows, picks, shots, rng, n_jobs):
+        jobs = self._chunks(y, rows, picks, shots, rng)
         if n_jobs in (None, 1) or len(jobs) == 1:
             results = [self._chunk_gradient(params, X, y, *job) for job in jobs]
         else:
@@ -456,6 +464,15 @@ _SHARED_DOC = """
         still permutation-invariant. The meta-gradient flows through the class
         means into the hidden layers. Ignored for shared labels and
         regression.
+    validation_fraction : float, default=None
+        Hold out this fraction of the training tasks (never trained on) and
+        keep the start whose validation loss is lowest, as
+        ``MLPClassifier(early_stopping=True)`` keeps its best weights: 20
+        times in a run (and at the end) the meta-loss, the query loss after
+        the inner ``fit`` on the meta-training horizon, is measured on a fixed
+        random subset of at most 500 held-out tasks with a fixed support/query
+        split. Guards against a meta-training run that drifts after its best
+        point. ``None``: train on every task and keep the last start.
 
     Attributes
     ----------
@@ -474,6 +491,12 @@ _SHARED_DOC = """
         Known labels (classifiers).
     shots_ : int
         Support rows per task used in meta-training.
+    best_iter_ : int
+        The meta-iteration whose start was kept (``n_iter`` without
+        validation).
+    validation_loss_curve_, validation_iter_ : ndarray or None
+        The validation losses and the meta-iterations they were measured
+        at; ``None`` without ``validation_fraction``.
     transformer_ : Pipeline or None
         For a Pipeline base estimator: its transformer steps, fitted on all
         meta-training rows (new tasks' rows go through them unchanged).

@@ -5,6 +5,8 @@ meta-batch, without copying the collection (rows are gathered per batch, so
 memory grows with the meta-batch, not with the number of tasks).
 """
 
+from collections import defaultdict
+
 import numpy as np
 from scipy import sparse
 
@@ -117,6 +119,65 @@ def count_labels(y_tasks):
         return np.zeros(y_tasks.shape[0], dtype=int)
     ordered = np.sort(y_tasks, axis=1)
     return 1 + (ordered[:, 1:] != ordered[:, :-1]).sum(axis=1)
+
+
+def split_rows(rng, y, rows, picks, shots, kind):
+    """Support and query row positions of the picked tasks, stacked by shape.
+
+    ``rows`` is the collection's ``TaskRows``, ``picks`` task positions in
+    it, ``kind`` ``"classification"`` or ``"regression"``. Returns
+    ``{(n_query, n_labels): (S, Q)}`` with ``S`` of shape ``(n_tasks,
+    shots)`` and ``Q`` of shape ``(n_tasks, n_query)`` (row positions in the
+    collection; ``n_labels`` is 0 for regression).
+    """
+    sizes = rows.sizes[picks]
+    if kind == "regression" and (sizes == sizes[0]).all():
+        # One draw for the meta-batch (per-task draws cost more than the training
+        # step): a uniform random order of each task's rows.
+        order = rng.random_sample((len(picks), sizes[0])).argsort(axis=1)
+        positions = rows.order[rows.starts[picks][:, None] + order]
+        return {(sizes[0] - shots, 0): (positions[:, :shots], positions[:, shots:])}
+    classification = kind == "classification"
+    buckets = defaultdict(list)
+    # Tasks of one size are split together; their support label counts then
+    # decide the stacks (a 2-label task trains one output unit, not two).
+    for size in np.unique(sizes):
+        same = picks[sizes == size]
+        positions = rows.order[rows.starts[same][:, None] + np.arange(size)]
+        S, Q = (np.take_along_axis(positions, part, axis=1)
+                for part in support_query(rng, y[positions], shots, classification))
+        n_labels = count_labels(y[S]) if classification else np.zeros(len(same), int)
+        for n_lab in np.unique(n_labels):
+            members = n_labels == n_lab
+            buckets[(size - shots, int(n_lab))].append((S[members], Q[members]))
+    return {key: (np.concatenate([s for s, _ in parts]), np.concatenate([q for _, q in parts]))
+            for key, parts in buckets.items()}
+
+
+def hold_out_tasks(rng, rows, fraction, shots, max_checked, name):
+    """Split task positions into training tasks and the validation tasks to check.
+
+    ``round(fraction * n_tasks)`` tasks are held out (never trained on); at
+    most ``max_checked`` of them, a fixed random subset, are the ones the
+    validation loss is measured on, and each must have query rows beyond
+    ``shots``. Returns ``(train, checked)``, both sorted.
+    """
+    n_tasks = len(rows)
+    n_val = int(round(fraction * n_tasks))
+    if not 1 <= n_val < n_tasks:
+        raise ValueError(
+            f"{name}: validation_fraction={fraction!r} of {n_tasks} tasks holds out {n_val} "
+            "tasks; it must leave at least one validation task and one training task. Change "
+            "validation_fraction, or use None.")
+    order = rng.permutation(n_tasks)
+    checked = np.sort(order[:min(n_val, max_checked)])
+    too_small = rows.sizes[checked] <= shots
+    if too_small.any():
+        raise ValueError(
+            f"{name}: a validation task has {rows.sizes[checked][too_small].min()} rows, no "
+            f"more than shots={shots}, so no query rows to measure the adapted learner on. "
+            "Lower shots, or drop the small tasks.")
+    return np.sort(order[n_val:]), checked
 
 
 def gather(X, rows):
