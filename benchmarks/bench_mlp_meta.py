@@ -94,8 +94,9 @@ def _sinusoid_pool(n_tasks, seed=0):
 def _sinusoid_path(name, steps, args):
     horizon = f"_h{args.horizon}" if steps > 1 and args.horizon else ""
     seed = f"_s{args.seed}" if args.seed else ""
+    val = f"_v{args.validation_fraction}" if args.validation_fraction else ""
     return RESULTS / (f"sinusoid_{name}_{args.meta_iter}_{steps}{horizon}_lr{SINUSOID_LR}"
-                      f"{seed}.pkl")
+                      f"{seed}{val}.pkl")
 
 
 def _pool_size(args):
@@ -111,7 +112,8 @@ def part_sinusoid(args):
             horizon = args.horizon if steps > 1 else None
             strategy = STRATEGIES[name](n_iter=args.meta_iter, meta_batch_size=25,
                                         meta_learning_rate=1e-3, shots=K,
-                                        max_inner_iter=horizon)
+                                        max_inner_iter=horizon,
+                                        validation_fraction=args.validation_fraction)
             start = time.perf_counter()
             with threadpool_limits(1):
                 strategy.fit(sinusoid_learner(steps), X, y, groups, random_state=args.seed,
@@ -120,7 +122,8 @@ def part_sinusoid(args):
             path = _sinusoid_path(name, steps, args)
             path.write_bytes(pickle.dumps({"strategy": strategy, "seconds": seconds}))
             print(f"{name} ({steps} inner steps): {args.meta_iter} meta-iterations in "
-                  f"{seconds:.0f} s -> {path}", flush=True)
+                  f"{seconds:.0f} s, start of meta-iteration {strategy.best_iter_} kept -> "
+                  f"{path}", flush=True)
     part_sinusoid_table(args)
 
 
@@ -478,6 +481,9 @@ def main(argv=None):
     parser.add_argument("--horizon", type=int, default=None,
                         help="max_inner_iter when meta-training for the 10-step learner "
                              "(sinusoid; adapt still runs all 10 steps)")
+    parser.add_argument("--validation-fraction", type=float, default=None,
+                        help="hold out this fraction of the training tasks and keep the start "
+                             "with the lowest validation loss (sinusoid)")
     parser.add_argument("--pool", type=int, default=None,
                         help="training tasks (sinusoid); default: 25 x meta-iter, new tasks "
                              "at every draw as in the paper")

@@ -530,3 +530,20 @@ def test_validation_errors_name_the_fix(fraction, shots, match):
     strategy = Reptile(n_iter=2, meta_batch_size=2, shots=shots, validation_fraction=fraction)
     with pytest.raises(ValueError, match=match):
         strategy.fit(_sgd_mlp(), X, y, groups, random_state=0)
+
+
+def test_a_start_that_diverges_a_validation_task_is_never_kept(monkeypatch):
+    strategy, mlp, data = _drifting_fomaml()
+    calls = []
+    query_loss = FOMAML._chunk_query_loss
+
+    def diverge_at_the_best(self, *args):
+        calls.append(1)
+        if len(calls) == 12:  # the checkpoint that is best in the drifting run
+            raise ValueError("Training diverged: the loss or weights of 1 of 15 tasks ...")
+        return query_loss(self, *args)
+
+    monkeypatch.setattr(FOMAML, "_chunk_query_loss", diverge_at_the_best)
+    strategy.fit(mlp, *data, random_state=0)
+    assert np.isinf(strategy.validation_loss_curve_[11])
+    assert strategy.best_iter_ != 12 and np.isfinite(strategy.validation_loss_curve_).sum() == 19

@@ -196,7 +196,7 @@ class _MLPMetaInit(BaseInit):
                 if verbose:
                     print(f"[{name}] meta-iteration {it + 1}, validation loss {val_loss:.5f}",
                           flush=True)
-                if val_loss < best_loss:  # NaN never wins: keep the last finite best
+                if val_loss < best_loss:
                     best_loss, best_iter, best_flat = val_loss, it + 1, flat.copy()
         if validation and best_iter != self.n_iter:
             flat[:] = best_flat
@@ -258,8 +258,13 @@ class _MLPMetaInit(BaseInit):
         return jobs
 
     def _validation_loss(self, params, X, y, chunks, n_checked):
-        loss = sum(self._chunk_query_loss(params, X, y, S, Q, copy.deepcopy(state))
-                   for S, Q, state in chunks)
+        try:
+            loss = sum(self._chunk_query_loss(params, X, y, S, Q, copy.deepcopy(state))
+                       for S, Q, state in chunks)
+        except ValueError as exc:
+            if "diverged" not in str(exc):
+                raise
+            return np.inf  # a start that makes a held-out task diverge is never kept
         return loss / n_checked
 
     def _meta_gradient(self, params, X, y, rows, picks, shots, rng, n_jobs):
