@@ -547,3 +547,19 @@ def test_a_start_that_diverges_a_validation_task_is_never_kept(monkeypatch):
     strategy.fit(mlp, *data, random_state=0)
     assert np.isinf(strategy.validation_loss_curve_[11])
     assert strategy.best_iter_ != 12 and np.isfinite(strategy.validation_loss_curve_).sum() == 19
+
+
+def test_validation_runs_the_whole_fit_not_the_horizon(monkeypatch):
+    horizons = {"train": set(), "validation": set()}
+    fit = _maml.fit_stochastic
+
+    def spy(start_c, start_b, Xs, Ys, config, state, record):
+        res = fit(start_c, start_b, Xs, Ys, config, state, record=record)
+        validating = Xs.shape[0] == 15  # the held-out tasks; meta-batches hold 5
+        horizons["validation" if validating else "train"].update(res.n_iter.tolist())
+        return res
+
+    monkeypatch.setattr(_maml, "fit_stochastic", spy)
+    strategy, mlp, data = _drifting_fomaml(max_inner_iter=1)
+    strategy.fit(mlp, *data, random_state=0)
+    assert horizons == {"train": {1}, "validation": {3}}  # mlp: max_iter=3

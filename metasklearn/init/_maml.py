@@ -239,11 +239,13 @@ class _MLPMetaInit(BaseInit):
             return np.random.RandomState(rs)
         return copy.deepcopy(rs)
 
-    def _config(self, out):
-        if out not in self._configs:
-            self._configs[out] = config_from_estimator(self._estimator, out,
-                                                       max_iter=self.max_inner_iter)
-        return self._configs[out]
+    def _config(self, out, full=False):
+        """The engine's replay of the inner ``fit``: truncated to ``max_inner_iter``
+        unless ``full`` (all of ``fit``, as ``adapt`` runs it)."""
+        if (out, full) not in self._configs:
+            self._configs[out, full] = config_from_estimator(
+                self._estimator, out, max_iter=None if full else self.max_inner_iter)
+        return self._configs[out, full]
 
     def _chunks(self, y, rows, picks, shots, rng):
         """``(S, Q, inner random state)`` per chunk of tasks with equal shapes."""
@@ -280,7 +282,7 @@ class _MLPMetaInit(BaseInit):
             loss += chunk_loss
         return [t / len(picks) for t in total], loss / len(picks)
 
-    def _chunk_start(self, params, X, y, S, Q):
+    def _chunk_start(self, params, X, y, S, Q, full=False):
         """Starting weights, rows and targets of tasks with equal shapes.
 
         ``params`` are the coefs, the intercepts and (prototype head) the log
@@ -288,7 +290,8 @@ class _MLPMetaInit(BaseInit):
         layer, with a leading task axis), ``Xs``, ``Ys``, ``Xq``, ``Yq``, the
         engine ``config``, the output activation ``out``, the head maps ``Ms``
         (per task, shared labels) / ``M`` (one for all, episodic labels) and
-        the prototype layer's ``cache``.
+        the prototype layer's ``cache``. ``full``: the engine config of the
+        whole inner ``fit``, not the meta-training horizon.
         """
         n_layers = len(params) // 2
         coefs, intercepts = params[:n_layers], params[n_layers:2 * n_layers]
@@ -309,7 +312,7 @@ class _MLPMetaInit(BaseInit):
             Ys, _ = task_targets(y[S], False)
             Yq, _ = task_targets(y[Q], False)
             out = "identity"  # the learned output layer itself
-        config = self._config(out)
+        config = self._config(out, full)
         if Ms is None:
             # Every task starts from the same weights: broadcast views, so that the first
             # step's products are single large ones.
@@ -371,8 +374,8 @@ class _MLPMetaInit(BaseInit):
         return grads, loss
 
     def _chunk_query_loss(self, params, X, y, S, Q, inner_state):
-        """Summed query loss after the inner ``fit`` (no gradient): the validation loss."""
-        c = self._chunk_start(params, X, y, S, Q)
+        """Summed query loss after the whole inner ``fit`` (no gradient): the validation loss."""
+        c = self._chunk_start(params, X, y, S, Q, full=True)
         res = fit_stochastic(c["start_c"], c["start_b"], c["Xs"], c["Ys"], c["config"],
                              inner_state, record=False)
         loss = backprop(res.coefs, res.intercepts, c["Xq"], c["Yq"], c["config"].activation,
@@ -473,11 +476,12 @@ _SHARED_DOC = """
         Hold out this fraction of the training tasks (never trained on) and
         keep the start whose validation loss is lowest, as
         ``MLPClassifier(early_stopping=True)`` keeps its best weights: 20
-        times in a run (and at the end) the meta-loss, the query loss after
-        the inner ``fit`` on the meta-training horizon, is measured on a fixed
-        random subset of at most 500 held-out tasks with a fixed support/query
-        split. Guards against a meta-training run that drifts after its best
-        point. ``None``: train on every task and keep the last start.
+        times in a run (and at the end) the query loss after the estimator's
+        whole ``fit`` (as ``adapt`` runs it, not truncated by
+        ``max_inner_iter``) is measured on a fixed random subset of at most
+        500 held-out tasks with a fixed support/query split. Guards against a
+        meta-training run that drifts after its best point. ``None``: train
+        on every task and keep the last start.
 
     Attributes
     ----------
