@@ -27,7 +27,7 @@ from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
 from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
-from ._prototype_head import prototype_layer, prototype_layer_backward
+from ._prototype_head import prototype_layer, prototype_layer_backward, prototype_start
 from ._task_batches import (coded_targets, detect_label_space, draw_tasks, gather,
                             hold_out_tasks, split_rows, task_targets)
 
@@ -421,19 +421,11 @@ class _MLPMetaInit(BaseInit):
         coefs, intercepts = task_weights(self.coefs_, self.intercepts_, M)
         Xt = transform(self.transformer_, X)
         if self.prototype_scale_ is not None:
-            coefs[-1], intercepts[-1] = self._prototype_start(estimator, Xt, y, coefs,
-                                                              intercepts)
+            coefs[-1], intercepts[-1] = prototype_start(coefs, intercepts, Xt, y,
+                                                        estimator.activation,
+                                                        self.prototype_scale_)
         fitted = fit_from(estimator, Xt, y, coefs, intercepts, name)
         return attach(pipeline, self.transformer_, fitted)
-
-    def _prototype_start(self, estimator, X, y, coefs, intercepts):
-        """The output layer of a new episodic task: shared vector plus its prototypes."""
-        X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64)
-        X = X.toarray() if hasattr(X, "toarray") else X
-        Y, _ = task_targets(np.asarray(y)[None, :], True)
-        W, b, _ = prototype_layer([c[None] for c in coefs[:-1]], [b[None] for b in intercepts[:-1]],
-                                  X[None], Y, estimator.activation, self.prototype_scale_)
-        return coefs[-1] + W[0], intercepts[-1] + b[0]
 
 
 _SHARED_DOC = """

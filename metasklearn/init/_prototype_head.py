@@ -13,8 +13,10 @@ learned shared vector that every class starts from otherwise.
 """
 
 import numpy as np
+from sklearn.utils.validation import check_array
 
 from ..engine._mlp import _derivative, _matmul, forward
+from ._task_batches import task_targets
 
 
 def _one_hot(Y):
@@ -111,3 +113,18 @@ def prototype_layer_backward(cache, grad_W, grad_b, body_coefs, activation):
         if i:
             delta = _matmul(delta, np.swapaxes(body_coefs[i], 1, 2))
     return coef_grads, intercept_grads, log_scale_grad
+
+
+def prototype_start(coefs, intercepts, X, y, activation, scale):
+    """The output layer a new episodic task starts from: shared vector plus its prototypes.
+
+    ``coefs`` / ``intercepts`` are the task's starting weights (output layer:
+    the learned vector for each of its classes); ``X``, ``y`` its support
+    rows. Returns the output layer's ``(coef, intercept)``.
+    """
+    X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64)
+    X = X.toarray() if hasattr(X, "toarray") else X
+    Y, _ = task_targets(np.asarray(y)[None, :], True)
+    W, b, _ = prototype_layer([c[None] for c in coefs[:-1]], [b[None] for b in intercepts[:-1]],
+                              X[None], Y, activation, scale)
+    return coefs[-1] + W[0], intercepts[-1] + b[0]
