@@ -113,6 +113,17 @@ ESTIMATORS = {
             "learning_rate_init": loguniform(1e-4, 3e-2),
         },
     ),
+    # The same, with alpha as a multiple of the training rows: scikit-learn's L2 term is
+    # alpha / (2 n) ||W||^2, so one absolute alpha regularises a small dataset more than a
+    # large one; a multiple of n keeps the penalty's weight against the data term fixed.
+    "mlp-rel": (
+        MLPClassifier(random_state=0),
+        {
+            "hidden_layer_sizes": [(32,), (64,), (128,), (64, 64)],
+            "alpha": scaled(loguniform(1e-8, 3e-2), reference="n_samples"),
+            "learning_rate_init": loguniform(1e-4, 3e-2),
+        },
+    ),
     "rf": (
         RandomForestClassifier(n_estimators=50, random_state=0),
         {
