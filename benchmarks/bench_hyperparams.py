@@ -9,8 +9,8 @@ The figures reported for issue 3 come from (2 cores shared with other jobs)::
 
     python benchmarks/bench_hyperparams.py --estimators svc --max-rows 600 --tag svc
     python benchmarks/bench_hyperparams.py --estimators svc-rel --max-rows 600 --tag svc-rel
-    python benchmarks/bench_hyperparams.py --estimators mlp --seeds 1 --max-rows 300 --pool 32 \
-        --n-jobs 3 --tag mlp        # and --seeds 2 --first-seed 1 --tag mlp-s12
+    python benchmarks/bench_hyperparams.py --estimators mlp --max-rows 600 --tag mlp
+    python benchmarks/bench_hyperparams.py --estimators mlp-rel --max-rows 600 --tag mlp-rel
     python benchmarks/bench_hyperparams.py --estimators rf --seeds 1 --max-rows 300 --pool 32 \
         --n-jobs 1 --tag rf         # and --seeds 2 --first-seed 1 --tag rf-s12
     python benchmarks/bench_hyperparams.py --report   # merges them into one table and plot
