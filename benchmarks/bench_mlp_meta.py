@@ -335,6 +335,31 @@ def part_throughput(args):
                         theirs = rate if np.isnan(theirs) else max(theirs, rate)
                 print(f"{name:9} {meta_batch:10d} {ours:12.0f} {loop:13.0f} {theirs:11.0f} "
                       f"{ours / loop:7.1f} {ours / theirs:8.2f}", flush=True)
+        if have_torch:
+            _stacked_matmul_times(args.repeats)
+
+
+def _stacked_matmul_times(repeats):
+    """One hidden-layer product of a meta-batch, numpy against torch.bmm (why 500 is ~1x)."""
+    import torch
+
+    torch.set_num_threads(1)
+    print("\none stacked product (tasks, 10, 40) @ (tasks, 40, 40), microseconds, best of "
+          f"{repeats} x 200:")
+    for tasks in (25, 500):
+        rng = np.random.RandomState(0)
+        A, W = rng.randn(tasks, K, 40), rng.randn(tasks, 40, 40)
+        tA, tW = torch.from_numpy(A), torch.from_numpy(W)
+        times = {"numpy": [], "torch": []}
+        for _ in range(repeats):
+            for label, product in (("numpy", lambda: A @ W), ("torch", lambda: torch.bmm(tA, tW))):
+                start = time.process_time()
+                for _ in range(200):
+                    product()
+                times[label].append((time.process_time() - start) / 200 * 1e6)
+        numpy_us, torch_us = min(times["numpy"]), min(times["torch"])
+        print(f"  {tasks:4d} tasks: numpy.matmul {numpy_us:7.1f}, torch.bmm {torch_us:7.1f} "
+              f"(numpy / torch {numpy_us / torch_us:.2f})", flush=True)
 
 
 # ----------------------------------------------------------------- part 4
