@@ -35,7 +35,7 @@ def test_split_is_a_partition_with_every_class_in_the_support():
         assert set(y[t, S[t]]) == set(y[t])  # 4 shots, at most 4 labels: all present
 
 
-def test_regression_split_is_not_balanced_but_a_permutation():
+def test_regression_split_is_a_permutation_of_each_task():
     y = np.zeros((3, 7))
     S, Q = support_query(np.random.RandomState(0), y, 2, classification=False)
     for t in range(3):
