@@ -563,3 +563,46 @@ def test_validation_runs_the_whole_fit_not_the_horizon(monkeypatch):
     strategy, mlp, data = _drifting_fomaml(max_inner_iter=1)
     strategy.fit(mlp, *data, random_state=0)
     assert horizons == {"train": {1}, "validation": {3}}  # mlp: max_iter=3
+
+
+@pytest.mark.parametrize("kind", ["episodic-prototype", "regression"])
+def test_validation_loss_is_the_query_loss_of_what_adapt_returns(monkeypatch, kind):
+    # The validation loss of the kept start must be the mean query loss of the learners
+    # adapt() fits on the held-out tasks' support rows (cross-entropy, or half the MSE as
+    # MLPRegressor minimises): validation measures exactly what users get.
+    seen = []
+    query_loss = _maml._MLPMetaInit._chunk_query_loss
+
+    def record(self, params, X, y, S, Q, state):
+        seen.append((S.copy(), Q.copy()))
+        return query_loss(self, params, X, y, S, Q, state)
+
+    monkeypatch.setattr(_maml._MLPMetaInit, "_chunk_query_loss", record)
+    if kind == "regression":
+        X, y, groups = make_sinusoid_tasks(n_tasks=40, n_samples=20, random_state=0)
+        mlp = _sgd_mlp(hidden_layer_sizes=(16,), max_iter=4)
+        strategy = MAML(n_iter=10, meta_batch_size=5, shots=10, validation_fraction=0.25)
+    else:
+        X, y, groups = load_digits_episodes(n_way=3, k_shot=2, n_query=2, n_episodes=40,
+                                            random_state=0)
+        mlp = MLPClassifier(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.1,
+                            max_iter=4, random_state=0)
+        strategy = MAML(n_iter=10, meta_batch_size=5, shots=6, label_space="episodic",
+                        episodic_head="prototype", validation_fraction=0.25)
+    # Meta-training replays 2 epochs; validation, like adapt, all 4.
+    strategy.set_params(max_inner_iter=2).fit(mlp, X, y, groups, random_state=0)
+    S, Q = seen[0]
+    assert all((s == S).all() and (q == Q).all() for s, q in seen)  # a fixed split
+    losses = []
+    for s, q in zip(S, Q):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            learner = strategy.adapt(clone(mlp), X[s], y[s])
+        if kind == "regression":
+            losses.append(0.5 * np.mean((learner.predict(X[q]) - y[q]) ** 2))
+        else:
+            proba = learner.predict_proba(X[q])
+            losses.append(-np.mean(np.log(proba[np.arange(len(q)),
+                                                np.searchsorted(learner.classes_, y[q])])))
+    best = strategy.validation_loss_curve_.min()
+    np.testing.assert_allclose(np.mean(losses), best, rtol=1e-10)
