@@ -5,7 +5,7 @@ import pytest
 
 from metasklearn._validation import TaskRows
 from metasklearn.init._task_batches import (count_labels, draw_tasks, split_rows,
-                                            support_query)
+                                            support_query, task_targets)
 
 
 @pytest.mark.parametrize("classification", [True, False])
@@ -85,3 +85,16 @@ def test_meta_batches_draw_distinct_tasks_cheaply():
             [draw_tasks(rng, n_tasks, size) for _ in range(2000)]), minlength=n_tasks)
         expected = 2000 * size / n_tasks
         assert np.abs(counts - expected).max() < 6 * np.sqrt(expected), (n_tasks, size)
+
+
+def test_task_targets_are_what_fit_trains_on():
+    # LabelBinarizer per task is how MLPClassifier.fit encodes y (one column for two labels).
+    from sklearn.preprocessing import LabelBinarizer
+
+    for y in (np.array([["b", "a", "b"], ["c", "c", "d"]]),
+              np.array([[3, 1, 2, 1], [7, 7, 5, 9]])):
+        Y, labels = task_targets(y, classification=True)
+        for t, row in enumerate(y):
+            binarizer = LabelBinarizer().fit(row)
+            np.testing.assert_array_equal(Y[t], binarizer.transform(row))
+            np.testing.assert_array_equal(labels[t], binarizer.classes_)

@@ -191,18 +191,16 @@ def task_targets(y_rows, classification):
     """Targets as ``fit`` sees them, per task: label-binarised codes, or ``y`` as a column.
 
     Returns ``(Y, label_values)`` with ``Y`` of shape ``(n_tasks, n_rows,
-    n_outputs)`` and ``label_values[t]`` the sorted labels of task ``t``.
+    n_outputs)`` and ``label_values[t]`` the sorted labels of task ``t``
+    (every task must have the same number of labels).
     """
     if not classification:
         Y = y_rows.astype(float)
         return (Y[..., None] if Y.ndim == 2 else Y), None
-    labels, Y = [], []
-    for row in y_rows:
-        values, codes = np.unique(row, return_inverse=True)
-        labels.append(values)
-        onehot = np.eye(len(values))[codes]
-        Y.append(onehot[:, 1:] if len(values) == 2 else onehot)
-    return np.stack(Y), labels
+    values, codes = np.unique(y_rows, return_inverse=True)
+    codes = codes.reshape(y_rows.shape)
+    Y, _, label_codes = coded_targets(codes, codes[:, :0])
+    return Y, values[label_codes]
 
 
 def coded_targets(codes_support, codes_query):
