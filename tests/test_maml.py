@@ -524,6 +524,7 @@ def test_validation_tasks_are_never_trained_on(monkeypatch):
     (0.001, 10, "holds out 0 tasks"),
     (0.999, 10, "one training task"),
     (0.2, 20, "no query rows"),
+    (1.5, 10, "validation_fraction"),
 ])
 def test_validation_errors_name_the_fix(fraction, shots, match):
     X, y, groups = make_sinusoid_tasks(n_tasks=10, n_samples=20, random_state=0)
