@@ -411,22 +411,29 @@ def test_shots_must_hold_one_row_of_each_class_of_the_richest_task():
     FOMAML(n_iter=1, shots=3, label_space="shared").fit(mlp, X, y, groups, random_state=0)
 
 
-def test_non_finite_meta_gradient_raises_and_names_the_horizon(sinusoid, monkeypatch):
-    # An overflow in the backward pass through the inner steps (finite inner fits) must
-    # stop meta-training with advice, never hand NaN to the outer optimiser.
+@pytest.mark.parametrize("strategy, cause", [
+    (MAML, "carrying it back through up to 4 inner epochs overflowed"),
+    # regression: first-order strategies carry nothing back, yet were told they did
+    (FOMAML, "up to 4 inner epochs left weights so large that the gradient at them overflowed"),
+    (Reptile, "up to 4 inner epochs left weights so large"),
+])
+def test_non_finite_meta_gradient_raises_and_names_the_horizon(sinusoid, monkeypatch,
+                                                               strategy, cause):
+    # An overflow in the meta-gradient with finite inner fits must stop meta-training
+    # with advice that fits the strategy, never hand NaN to the outer optimiser.
     X, y, groups = sinusoid[:3]
-    real = MAML._meta_gradient
+    real = strategy._meta_gradient
 
     def overflowing(self, *args):
         grads, loss = real(self, *args)
         return [np.full_like(g, np.inf) for g in grads], loss
 
-    monkeypatch.setattr(MAML, "_meta_gradient", overflowing)
-    maml = MAML(n_iter=3, shots=10, max_inner_iter=4)
-    with pytest.raises(ValueError, match=r"non-finite at meta-iteration 1 .* up to 4 inner "
-                                         r"epochs .*max_inner_iter"):
-        maml.fit(_sgd_mlp(max_iter=5), X, y, groups, random_state=0)
-    assert not hasattr(maml, "coefs_")
+    monkeypatch.setattr(strategy, "_meta_gradient", overflowing)
+    meta = strategy(n_iter=3, shots=10, max_inner_iter=4)
+    with pytest.raises(ValueError, match=rf"non-finite at meta-iteration 1 .*{cause}.*"
+                                         r"max_inner_iter"):
+        meta.fit(_sgd_mlp(max_iter=5), X, y, groups, random_state=0)
+    assert not hasattr(meta, "coefs_")
 
 
 @pytest.mark.parametrize("estimator, strategy, match", [
@@ -607,3 +614,4 @@ def test_validation_loss_is_the_query_loss_of_what_adapt_returns(monkeypatch, ki
                                                 np.searchsorted(learner.classes_, y[q])])))
     best = strategy.validation_loss_curve_.min()
     np.testing.assert_allclose(np.mean(losses), best, rtol=1e-10)
+

@@ -170,11 +170,15 @@ class _MLPMetaInit(BaseInit):
             if not np.isfinite(flat_grad).all():
                 epochs = estimator.max_iter if self.max_inner_iter is None else min(
                     estimator.max_iter, self.max_inner_iter)
+                # only MAML carries the gradient back through the epochs; for the
+                # first-order strategies the adapted weights themselves were too large
+                cause = (f"carrying it back through up to {epochs} inner epochs overflowed"
+                         if self._second_order else f"up to {epochs} inner epochs left "
+                         "weights so large that the gradient at them overflowed")
                 raise ValueError(
                     f"{name}: the meta-gradient became non-finite at meta-iteration {it + 1} "
-                    f"although the inner fits stayed finite: carrying it back through up to "
-                    f"{epochs} inner epochs overflowed. Shorten the horizon with "
-                    "max_inner_iter, or lower the base estimator's learning_rate_init."
+                    f"although the inner fits stayed finite: {cause}. Shorten the horizon "
+                    "with max_inner_iter, or lower the base estimator's learning_rate_init."
                 )
             flat += adam_updates(state, [flat_grad], self.meta_learning_rate, 0.9, 0.999,
                                  1e-8)[0]
