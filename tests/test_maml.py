@@ -359,9 +359,8 @@ def test_n_jobs_does_not_change_the_result(sinusoid, monkeypatch):
     monkeypatch.setattr(_maml, "_CHUNK", 3)  # several chunks per meta-batch
     X, y, groups = sinusoid[:3]
     mlp = _sgd_mlp(max_iter=2, shuffle=True, batch_size=4, random_state=None)
-    fits = [FOMAML(n_iter=5, meta_batch_size=8, shots=10).fit(mlp, X, y, groups, n_jobs=n_jobs,
-                                                             random_state=0)
-            for n_jobs in (1, 2)]
+    fits = [FOMAML(n_iter=5, meta_batch_size=8, shots=10).fit(
+        mlp, X, y, groups, n_jobs=n_jobs, random_state=0) for n_jobs in (1, 2)]
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
@@ -614,4 +613,3 @@ def test_validation_loss_is_the_query_loss_of_what_adapt_returns(monkeypatch, ki
                                                 np.searchsorted(learner.classes_, y[q])])))
     best = strategy.validation_loss_curve_.min()
     np.testing.assert_allclose(np.mean(losses), best, rtol=1e-10)
-
