@@ -456,6 +456,38 @@ def test_adapt_checks_the_architecture(sinusoid):
         strategy.adapt(_sgd_mlp(hidden_layer_sizes=(7,)), X[:10], y[:10])
 
 
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_missing_values_are_refused_by_name_not_reported_as_divergence(where):
+    # regression: NaN reached the engine and came back as "Training diverged ... lower
+    # learning_rate_init", advice that cannot help
+    X, y, groups = make_sinusoid_tasks(n_tasks=10, n_samples=20, random_state=0)
+    X, y = X.copy(), y.copy()
+    (X if where == "X" else y)[5] = np.nan
+    with pytest.raises(ValueError, match=f"Input {where} contains NaN"):
+        FOMAML(n_iter=2, shots=10).fit(_sgd_mlp(), X, y, groups, random_state=0)
+
+
+def test_missing_labels_of_a_classifier_are_refused_by_name():
+    rng = np.random.RandomState(0)
+    X, groups = rng.normal(size=(60, 2)), np.repeat(np.arange(6), 10)
+    labels = np.where(np.arange(60) == 5, np.nan, np.arange(60) % 2)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        MAML(n_iter=2, shots=4).fit(MLPClassifier(max_iter=2), X, labels, groups,
+                                    random_state=0)
+
+
+def test_adapt_names_a_feature_count_that_differs_from_fit():
+    # regression: the strategy's own adapt failed inside numpy's matmul
+    rng = np.random.RandomState(0)
+    X, y, groups = rng.normal(size=(60, 4)), rng.normal(size=60), np.repeat(np.arange(6), 10)
+    mlp = _sgd_mlp(hidden_layer_sizes=(3,), batch_size=5)
+    strategy = Reptile(n_iter=1, shots=5).fit(mlp, X, y, groups, random_state=0)
+    with pytest.raises(ValueError, match="adapt got 3 features for the MLP step but Reptile "
+                                         "was fitted with 4"):
+        strategy.adapt(clone(mlp), X[:5, :3], y[:5])
+    assert strategy.adapt(clone(mlp), X[:5], y[:5]).n_features_in_ == 4
+
+
 def test_verbose_prints_progress(sinusoid, capsys):
     X, y, groups = sinusoid[:3]
     Reptile(n_iter=10, shots=10).fit(_sgd_mlp(), X, y, groups, verbose=1)

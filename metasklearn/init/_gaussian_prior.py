@@ -12,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._validation import task_indices
 from . import _linear_adapters as adapters
 from ._base import BaseInit
-from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
+from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
+                        split_pipeline, transform)
 from ._prior_em import (
     add_intercept_column,
     fit_gaussian_prior,
@@ -292,11 +293,7 @@ class GaussianPrior(BaseInit):
                             else None, ensure_min_samples=0, input_name="y")
             check_consistent_length(Z, y)
         Z = np.asarray(Z, dtype=float)
-        if Z.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"adapt got {Z.shape[1]} features for the linear step but GaussianPrior was "
-                f"fitted with {self.n_features_in_}; pass rows with the same columns."
-            )
+        check_step_width(Z.shape[1], self.n_features_in_, "linear", "GaussianPrior")
         X1 = add_intercept_column(Z, self._fit_intercept)
         if self._kind == "regression":
             theta = gaussian_map(X1, y, self.mean_, self._precision, self.noise_variance_)

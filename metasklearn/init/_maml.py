@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import _num_features, check_array, check_is_fitted
 
 from .._validation import TaskRows
 from ..engine import (
@@ -26,7 +26,8 @@ from ..engine import (
 from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
-from ._pipeline import attach, check_same_kind, fit_transformer, split_pipeline, transform
+from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
+                        split_pipeline, transform)
 from ._prototype_head import prototype_layer, prototype_layer_backward, prototype_start
 from ._task_batches import (coded_targets, detect_label_space, draw_tasks, gather,
                             hold_out_tasks, split_rows, task_targets)
@@ -106,10 +107,13 @@ class _MLPMetaInit(BaseInit):
         self.transformer_, X = fit_transformer(estimator, X, y)
         _, estimator = split_pipeline(estimator)
         self._kind = check_mlp(estimator, name)
-        if self.transformer_ is not None:
-            X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64,
-                            input_name="X (as the MLP step sees it)")
         classification = self._kind == "classification"
+        # NaN would otherwise surface as a diverged inner fit, with the wrong advice
+        X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64,
+                        input_name="X" if self.transformer_ is None else "X (as the MLP step "
+                        "sees it)")
+        y = check_array(y, ensure_2d=False, dtype=None if classification else "numeric",
+                        input_name="y")
         self._inner_random_state = estimator.random_state
         self._configs = {}
         self._estimator = estimator
@@ -424,6 +428,7 @@ class _MLPMetaInit(BaseInit):
             M = head_map("episodic", 1, np.arange(len(np.unique(y))))
         coefs, intercepts = task_weights(self.coefs_, self.intercepts_, M)
         Xt = transform(self.transformer_, X)
+        check_step_width(_num_features(Xt), self.coefs_[0].shape[0], "MLP", name)
         if self.prototype_scale_ is not None:
             coefs[-1], intercepts[-1] = prototype_start(coefs, intercepts, Xt, y,
                                                         estimator.activation,

@@ -41,6 +41,15 @@ def check_same_kind(estimator, transformer, strategy):
         )
 
 
+def check_step_width(n_features, expected, step, strategy):
+    """Raise when ``adapt``'s rows reach the learned step with another width than in ``fit``."""
+    if n_features != expected:
+        raise ValueError(
+            f"adapt got {n_features} features for the {step} step but {strategy} was "
+            f"fitted with {expected}; pass rows with the same columns."
+        )
+
+
 def transform(transformer, X):
     """``X`` through each fitted step of ``transformer`` (``None``: unchanged)."""
     if transformer is None:
