@@ -47,6 +47,19 @@ def test_normalisation_of_ties_and_failures():
         _normalize_per_task(np.array([[0.1], [np.nan]]), np.array(["a", "b"]))
 
 
+def test_a_task_every_setting_fails_on_is_named_with_the_reason_in_a_warning():
+    # NaN rows reach LearnedDefault directly (MetaEstimator would refuse them first): the
+    # error names the task and where the reason is, and the warning carries the reason.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 2)), np.tile([0, 1], 30)
+    X[3, 0] = np.nan
+    groups = np.repeat(["a", "b", "c"], 20)
+    with pytest.warns(FitFailedWarning, match="task 'a'.*Input X contains NaN"), \
+            pytest.raises(ValueError, match="failed on task 'a'; the FitFailedWarnings say why. "
+                                            "Set error_score='raise'"):
+        LearnedDefault({"C": [1, 10]}).fit(SVC(), X, y, groups)
+
+
 def test_median_aggregate_differs_from_mean():
     ld = LearnedDefault({"alpha": [1.0]}, aggregate="median")
     X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)

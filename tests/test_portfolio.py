@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
@@ -97,6 +98,17 @@ def test_too_small_a_new_task_names_the_fix(fitted):
     X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=40, random_state=5)
     with pytest.raises(ValueError, match="has 2 rows.*select_cv"):
         fitted.hyperparams_.select(SVC(), X_new[:2], np.array([0, 1]))
+
+
+@pytest.mark.filterwarnings("ignore:Scoring failed", "ignore:One or more of the test scores")
+def test_a_new_task_every_member_fails_on_says_where_the_reason_is(fitted):
+    X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=40, random_state=5)
+    X_new = X_new.copy()
+    X_new[0, 0] = np.nan  # the strategy's own select does not validate: SVC refuses it
+    with pytest.warns(FitFailedWarning, match="Input X contains NaN"), \
+            pytest.raises(ValueError, match="Every setting of Portfolio failed on the new task; "
+                                            "the FitFailedWarnings say why"):
+        fitted.hyperparams_.select(SVC(), X_new, y_new)
 
 
 def test_portfolio_is_the_same_under_n_jobs_1_and_2():

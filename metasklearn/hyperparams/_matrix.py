@@ -435,8 +435,9 @@ def _check_no_failed_task(scores, tasks):
     failed = np.isnan(scores).all(axis=1)
     if failed.any():
         raise ValueError(
-            f"Every candidate setting failed on task {tasks[failed].tolist()[0]!r}. Set "
-            "hyperparams__error_score='raise' to see the error."
+            f"Every candidate setting failed on task {tasks[failed].tolist()[0]!r}; the "
+            "FitFailedWarnings say why. Set error_score='raise' (hyperparams__error_score "
+            "through MetaEstimator) to raise the first error instead."
         )
 
 

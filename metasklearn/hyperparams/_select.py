@@ -36,8 +36,9 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
     searcher.fit(X, y)
     if np.isnan(searcher.cv_results_["mean_test_score"]).all():
         raise ValueError(
-            f"Every setting of {owner} failed on the new task. Set "
-            "hyperparams__error_score='raise' to see the error."
+            f"Every setting of {owner} failed on the new task; the FitFailedWarnings say "
+            "why. Set error_score='raise' (hyperparams__error_score through MetaEstimator) "
+            "to raise the first error instead."
         )
     return searcher
 
