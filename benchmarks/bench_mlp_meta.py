@@ -95,8 +95,9 @@ def _sinusoid_path(name, steps, args):
     horizon = f"_h{args.horizon}" if steps > 1 and args.horizon else ""
     seed = f"_s{args.seed}" if args.seed else ""
     val = f"_v{args.validation_fraction}" if args.validation_fraction else ""
+    ema = f"_ema{args.ema_decay}" if args.ema_decay is not None else ""
     return RESULTS / (f"sinusoid_{name}_{args.meta_iter}_{steps}{horizon}_lr{SINUSOID_LR}"
-                      f"{seed}{val}.pkl")
+                      f"{seed}{val}{ema}.pkl")
 
 
 def _pool_size(args):
@@ -113,7 +114,8 @@ def part_sinusoid(args):
             strategy = STRATEGIES[name](n_iter=args.meta_iter, meta_batch_size=25,
                                         meta_learning_rate=1e-3, shots=K,
                                         max_inner_iter=horizon,
-                                        validation_fraction=args.validation_fraction)
+                                        validation_fraction=args.validation_fraction,
+                                        ema_decay=args.ema_decay)
             start = time.perf_counter()
             with threadpool_limits(1):
                 strategy.fit(sinusoid_learner(steps), X, y, groups, random_state=args.seed,
@@ -503,6 +505,9 @@ def main(argv=None):
                              "test draws stay fixed)")
     parser.add_argument("--test-draws", type=int, default=10,
                         help="independent draws of 100 test tasks (sinusoid table)")
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help="return the moving average of the start with this decay "
+                             "(sinusoid)")
     parser.add_argument("--horizon", type=int, default=None,
                         help="max_inner_iter when meta-training for the 10-step learner "
                              "(sinusoid; adapt still runs all 10 steps)")

@@ -645,3 +645,52 @@ def test_validation_loss_is_the_query_loss_of_what_adapt_returns(monkeypatch, ki
                                                 np.searchsorted(learner.classes_, y[q])])))
     best = strategy.validation_loss_curve_.min()
     np.testing.assert_allclose(np.mean(losses), best, rtol=1e-10)
+
+
+def _iterates(strategy, mlp, data, n_iter):
+    """The starts after 1 .. n_iter meta-iterations of one run (the stream does not depend
+    on n_iter)."""
+    runs = [clone(strategy).set_params(n_iter=n).fit(mlp, *data, random_state=0)
+            for n in range(1, n_iter + 1)]
+    return [np.concatenate([p.ravel() for p in r.coefs_ + r.intercepts_]) for r in runs]
+
+
+@pytest.mark.parametrize("strategy", [MAML(meta_batch_size=4, shots=10),
+                                      Reptile(meta_batch_size=4, shots=10)])
+def test_ema_decay_returns_the_bias_corrected_average_of_the_iterates(strategy):
+    X, y, groups = make_sinusoid_tasks(n_tasks=20, n_samples=20, random_state=0)
+    mlp = _sgd_mlp(hidden_layer_sizes=(8,), max_iter=2)
+    iterates = _iterates(strategy, mlp, (X, y, groups), 4)
+    decay = 0.6
+    weights = (1 - decay) * decay ** np.arange(3, -1, -1)
+    expected = weights @ np.array(iterates) / (1 - decay**4)
+    averaged = clone(strategy).set_params(n_iter=4, ema_decay=decay).fit(
+        mlp, X, y, groups, random_state=0)
+    got = np.concatenate([p.ravel() for p in averaged.coefs_ + averaged.intercepts_])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13)
+    assert np.abs(got - iterates[-1]).max() > 1e-4  # it is not the last start
+    last = clone(strategy).set_params(n_iter=4, ema_decay=0.0).fit(mlp, X, y, groups,
+                                                                   random_state=0)
+    np.testing.assert_array_equal(  # decay 0 is the last start
+        np.concatenate([p.ravel() for p in last.coefs_ + last.intercepts_]), iterates[-1])
+
+
+def test_ema_decay_validates_and_keeps_averaged_starts():
+    strategy, mlp, data = _drifting_fomaml(ema_decay=0.5)
+    strategy.fit(mlp, *data, random_state=0)
+    best = strategy.best_iter_
+    assert best < 20  # it drifts after its best point, averaged or not
+    # The averaged start of the same run stopped at best_iter_ is what was kept.
+    short, _, _ = _drifting_fomaml(ema_decay=0.5)
+    short.set_params(n_iter=best).fit(mlp, *data, random_state=0)
+    for a, b in zip(strategy.coefs_ + strategy.intercepts_, short.coefs_ + short.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    plain, _, _ = _drifting_fomaml()
+    plain.fit(mlp, *data, random_state=0)
+    assert not np.allclose(strategy.validation_loss_curve_, plain.validation_loss_curve_)
+
+
+def test_ema_decay_of_one_is_refused_by_name():
+    X, y, groups = make_sinusoid_tasks(n_tasks=10, n_samples=20, random_state=0)
+    with pytest.raises(ValueError, match="ema_decay"):
+        Reptile(n_iter=2, ema_decay=1.0).fit(_sgd_mlp(), X, y, groups, random_state=0)

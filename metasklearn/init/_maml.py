@@ -25,7 +25,8 @@ from ..engine import (
 )
 from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
-from ._mlp_weights import check_mlp, fit_from, head_map, hidden_sizes, out_activation, task_weights
+from ._mlp_weights import (check_mlp, fit_from, for_every_task, head_map, hidden_sizes,
+                           layer_views, out_activation, task_weights)
 from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
                         split_pipeline, transform)
 from ._prototype_head import prototype_layer, prototype_layer_backward, prototype_start
@@ -35,19 +36,6 @@ from ._task_batches import (coded_targets, detect_label_space, draw_tasks, gathe
 _CHUNK = 512  # tasks per vectorised call; fixed so that n_jobs never changes a sum's order
 _VALIDATIONS = 20  # validation checkpoints per meta-training run
 _MAX_VALIDATION_TASKS = 500  # held-out tasks checked at each (a fixed random subset)
-
-
-def _for_every_task(a, n_tasks):
-    """``np.broadcast_to(a, (n_tasks,) + a.shape)``: a read-only view, stride 0 on tasks.
-
-    Built directly on ``a``'s buffer when it is contiguous: broadcast_to's
-    checks cost more than a meta-iteration's arithmetic on small layers.
-    """
-    if not a.flags.c_contiguous:
-        return np.broadcast_to(a, (n_tasks,) + a.shape)
-    view = np.ndarray((n_tasks,) + a.shape, a.dtype, a, 0, (0,) + a.strides)
-    view.flags.writeable = False
-    return view
 
 
 class _MLPMetaInit(BaseInit):
@@ -62,13 +50,14 @@ class _MLPMetaInit(BaseInit):
         "label_space": [StrOptions({"auto", "shared", "episodic"})],
         "episodic_head": [StrOptions({"vector", "prototype"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
     }
     _needs_query = True
     _second_order = False
 
     def __init__(self, *, n_iter=1000, meta_batch_size=25, meta_learning_rate=1e-3, shots=None,
                  max_inner_iter=None, label_space="auto", episodic_head="vector",
-                 validation_fraction=None):
+                 validation_fraction=None, ema_decay=None):
         self.n_iter = n_iter
         self.meta_batch_size = meta_batch_size
         self.meta_learning_rate = meta_learning_rate
@@ -77,6 +66,7 @@ class _MLPMetaInit(BaseInit):
         self.label_space = label_space
         self.episodic_head = episodic_head
         self.validation_fraction = validation_fraction
+        self.ema_decay = ema_decay
 
     # ------------------------------------------------------------------ fit
     def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
@@ -142,11 +132,11 @@ class _MLPMetaInit(BaseInit):
         # One flat vector with the layers as views into it: the outer Adam step and the
         # finiteness check are a few operations per meta-iteration, not a few per layer.
         flat = np.concatenate([p.ravel() for p in coefs + intercepts + extra])
-        params, offset = [], 0
-        for p in coefs + intercepts + extra:
-            params.append(flat[offset:offset + p.size].reshape(p.shape))
-            offset += p.size
+        shapes = [p.shape for p in coefs + intercepts + extra]
+        params = layer_views(flat, shapes)
         state = adam_init([flat])
+        decay = self.ema_decay
+        averaged = np.zeros_like(flat) if decay is not None else None
         n_layers = len(coefs)
         curve = []
         train_tasks = np.arange(len(rows))
@@ -193,21 +183,26 @@ class _MLPMetaInit(BaseInit):
                     f"{self.meta_learning_rate!r}. Lower meta_learning_rate (or the base "
                     "estimator's learning_rate_init)."
                 )
+            if decay is not None:
+                averaged *= decay
+                averaged += (1.0 - decay) * flat
             curve.append(loss)
             if verbose and ((it + 1) % max(1, self.n_iter // 10) == 0 or it == 0):
                 print(f"[{name}] meta-iteration {it + 1}/{self.n_iter}, meta-loss {loss:.5f}",
                       flush=True)
             if validation and ((it + 1) % every == 0 or it + 1 == self.n_iter):
-                val_loss = self._validation_loss(params, X, y, val_chunks, n_checked)
+                start = self._start(flat, averaged, it + 1)
+                val_loss = self._validation_loss(layer_views(start, shapes), X, y, val_chunks,
+                                                 n_checked)
                 val_curve.append(val_loss)
                 val_iter.append(it + 1)
                 if verbose:
                     print(f"[{name}] meta-iteration {it + 1}, validation loss {val_loss:.5f}",
                           flush=True)
                 if val_loss < best_loss:
-                    best_loss, best_iter, best_flat = val_loss, it + 1, flat.copy()
-        if validation and best_iter != self.n_iter:
-            flat[:] = best_flat
+                    best_loss, best_iter, best_flat = val_loss, it + 1, start.copy()
+        np.copyto(flat, best_flat if validation and best_iter != self.n_iter
+                  else self._start(flat, averaged, self.n_iter))
         self.best_iter_ = best_iter
         self.validation_loss_curve_ = np.array(val_curve) if validation else None
         self.validation_iter_ = np.array(val_iter) if validation else None
@@ -218,6 +213,13 @@ class _MLPMetaInit(BaseInit):
         self.shots_ = shots
         del self._estimator, self._configs, self._prototypes
         return self
+
+    def _start(self, flat, averaged, n_done):
+        """The start the run would return after ``n_done`` meta-iterations."""
+        if averaged is None:
+            return flat
+        # bias-corrected as Adam's moments: a weighted mean of the iterates so far
+        return averaged / (1.0 - self.ema_decay ** n_done)
 
     def _check_shots(self, sizes, n_labels):
         name = type(self).__name__
@@ -326,8 +328,8 @@ class _MLPMetaInit(BaseInit):
             # step's products are single large ones.
             last_c = coefs[-1] if M is None else coefs[-1] @ M
             last_b = intercepts[-1] if M is None else intercepts[-1] @ M
-            start_c = [_for_every_task(c, B) for c in coefs[:-1] + [last_c]]
-            start_b = [_for_every_task(b, B) for b in intercepts[:-1] + [last_b]]
+            start_c = [for_every_task(c, B) for c in coefs[:-1] + [last_c]]
+            start_b = [for_every_task(b, B) for b in intercepts[:-1] + [last_b]]
             if self._prototypes:
                 scale = float(np.exp(params[-1][0]))
                 proto_c, proto_b, cache = prototype_layer(start_c[:-1], start_b[:-1], Xs, Ys,
@@ -335,9 +337,9 @@ class _MLPMetaInit(BaseInit):
                 start_c[-1] = start_c[-1] + proto_c
                 start_b[-1] = start_b[-1] + proto_b
         else:
-            start_c = [_for_every_task(c, B) for c in coefs[:-1]]
+            start_c = [for_every_task(c, B) for c in coefs[:-1]]
             start_c.append(np.matmul(coefs[-1], Ms))
-            start_b = [_for_every_task(b, B) for b in intercepts[:-1]]
+            start_b = [for_every_task(b, B) for b in intercepts[:-1]]
             start_b.append(np.matmul(intercepts[-1], Ms))
         return dict(start_c=start_c, start_b=start_b, Xs=Xs, Ys=Ys, Xq=Xq, Yq=Yq,
                     config=config, out=out, Ms=Ms, M=M, cache=cache)
@@ -483,6 +485,14 @@ _SHARED_DOC = """
         500 held-out tasks with a fixed support/query split. Guards against a
         meta-training run that drifts after its best point. ``None``: train
         on every task and keep the last start.
+    ema_decay : float in [0, 1), default=None
+        Return an exponential moving average of the start over the
+        meta-iterations instead of the last one (Polyak averaging; bias
+        corrected as Adam's moments, so a short run averages all of its
+        iterates): it smooths out the noise of the last meta-batches. 0.999
+        averages over about the last thousand. With ``validation_fraction``
+        the averaged starts are the ones validated and kept. ``None``: the
+        last start.
 
     Attributes
     ----------
