@@ -470,7 +470,7 @@ def part_letters(args):
                     n_iter=args.letters_meta_iter, meta_batch_size=25,
                     meta_learning_rate=args.letters_meta_lr, shots=5 * shots,
                     label_space="episodic", max_inner_iter=args.letters_horizon,
-                    episodic_head=args.letters_head)
+                    episodic_head=args.letters_head, ema_decay=args.ema_decay)
                 start = time.perf_counter()
                 strategy.fit(inner, Xtr, ytr, gtr, random_state=0)
                 scale = strategy.prototype_scale_
@@ -507,7 +507,7 @@ def main(argv=None):
                         help="independent draws of 100 test tasks (sinusoid table)")
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="return the moving average of the start with this decay "
-                             "(sinusoid)")
+                             "(sinusoid, letters)")
     parser.add_argument("--horizon", type=int, default=None,
                         help="max_inner_iter when meta-training for the 10-step learner "
                              "(sinusoid; adapt still runs all 10 steps)")

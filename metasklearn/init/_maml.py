@@ -489,8 +489,9 @@ _SHARED_DOC = """
         Return an exponential moving average of the start over the
         meta-iterations instead of the last one (Polyak averaging; bias
         corrected as Adam's moments, so a short run averages all of its
-        iterates): it smooths out the noise of the last meta-batches. 0.999
-        averages over about the last thousand. With ``validation_fraction``
+        iterates): it smooths out the noise of the last meta-batches. The
+        window ``1 / (1 - ema_decay)`` should be a small part of ``n_iter``
+        (0.999, about the last thousand, for 70,000). With ``validation_fraction``
         the averaged starts are the ones validated and kept. ``None``: the
         last start.
 
