@@ -14,7 +14,7 @@ from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import load_digits_episodes, make_sinusoid_tasks
-from metasklearn.engine import config_from_estimator, fit_stochastic
+from metasklearn.engine import DivergedError, config_from_estimator, fit_stochastic
 from metasklearn.init import FOMAML, MAML, Reptile
 from metasklearn.init import _maml
 from metasklearn._validation import TaskRows
@@ -368,7 +368,8 @@ def test_n_jobs_does_not_change_the_result(sinusoid, monkeypatch):
 
 def test_huge_inner_learning_rate_raises_and_names_it(sinusoid):
     X, y, groups = sinusoid[:3]
-    with pytest.raises(ValueError, match=r"learning_rate_init=1e\+20"):
+    # DivergedError: the engine's own ValueError, which the strategies tell from others
+    with pytest.raises(DivergedError, match=r"learning_rate_init=1e\+20"):
         FOMAML(n_iter=2, shots=10).fit(_sgd_mlp(learning_rate_init=1e20), X, y, groups)
     strategy = FOMAML(n_iter=2, shots=10).fit(_sgd_mlp(), X, y, groups, random_state=0)
     with warnings.catch_warnings():
@@ -579,13 +580,24 @@ def test_a_start_that_diverges_a_validation_task_is_never_kept(monkeypatch):
     def diverge_at_the_best(self, *args):
         calls.append(1)
         if len(calls) == 12:  # the checkpoint that is best in the drifting run
-            raise ValueError("Training diverged: the loss or weights of 1 of 15 tasks ...")
+            raise DivergedError("Training diverged: the loss or weights of 1 of 15 tasks ...")
         return query_loss(self, *args)
 
     monkeypatch.setattr(FOMAML, "_chunk_query_loss", diverge_at_the_best)
     strategy.fit(mlp, *data, random_state=0)
     assert np.isinf(strategy.validation_loss_curve_[11])
     assert strategy.best_iter_ != 12 and np.isfinite(strategy.validation_loss_curve_).sum() == 19
+
+
+def test_a_validation_error_that_is_not_a_divergence_is_raised(monkeypatch):
+    strategy, mlp, data = _drifting_fomaml()
+
+    def broken(self, *args):
+        raise ValueError("diverged-looking text, but another error")
+
+    monkeypatch.setattr(FOMAML, "_chunk_query_loss", broken)
+    with pytest.raises(ValueError, match="another error"):
+        strategy.fit(mlp, *data, random_state=0)
 
 
 def test_validation_runs_the_whole_fit_not_the_horizon(monkeypatch):

@@ -7,6 +7,7 @@ weights ``MLPClassifier.fit`` / ``MLPRegressor.fit`` give.
 
 from ._mlp import backprop, data_loss, forward, hessian_vector_product, init_params
 from ._train import (
+    DivergedError,
     TrainConfig,
     TrainResult,
     backward_training,
@@ -16,6 +17,7 @@ from ._train import (
 )
 
 __all__ = [
+    "DivergedError",
     "TrainConfig",
     "TrainResult",
     "backprop",

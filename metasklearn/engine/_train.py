@@ -140,8 +140,13 @@ class TrainResult:
     trajectory: list = None
 
 
+class DivergedError(ValueError):
+    """The inner training of some task became non-finite (a ``ValueError``, so callers that
+    only know scikit-learn's errors still catch it)."""
+
+
 def _diverged(config, epoch, bad, n_tasks):
-    return ValueError(
+    return DivergedError(
         f"Training diverged: the loss or weights of {int(bad.sum())} of {n_tasks} "
         f"tasks became non-finite (NaN or overflow) in epoch {epoch} with "
         f"solver={config.solver!r} and learning_rate_init={config.learning_rate_init!r}. "

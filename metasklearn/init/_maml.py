@@ -17,10 +17,13 @@ from sklearn.utils.validation import _num_features, check_array, check_is_fitted
 
 from .._validation import TaskRows
 from ..engine import (
+    DivergedError,
     backprop,
     backward_training,
     config_from_estimator,
+    data_loss,
     fit_stochastic,
+    forward,
     init_params,
 )
 from ..engine._optim import adam_init, adam_updates
@@ -153,8 +156,8 @@ class _MLPMetaInit(BaseInit):
             try:
                 grads, loss = self._meta_gradient(params, X, y, rows, picks, shots, rng,
                                                   n_jobs)
-            except ValueError as exc:
-                if it == 0 or "diverged" not in str(exc):
+            except DivergedError as exc:
+                if it == 0:
                     raise
                 raise ValueError(
                     f"{name}: the inner fit diverged at meta-iteration {it + 1}, from weights "
@@ -273,9 +276,7 @@ class _MLPMetaInit(BaseInit):
         try:
             loss = sum(self._chunk_query_loss(params, X, y, S, Q, copy.deepcopy(state))
                        for S, Q, state in chunks)
-        except ValueError as exc:
-            if "diverged" not in str(exc):
-                raise
+        except DivergedError:
             return np.inf  # a start that makes a held-out task diverge is never kept
         return loss / n_checked
 
@@ -388,9 +389,8 @@ class _MLPMetaInit(BaseInit):
         c = self._chunk_start(params, X, y, S, Q, full=True)
         res = fit_stochastic(c["start_c"], c["start_b"], c["Xs"], c["Ys"], c["config"],
                              inner_state, record=False)
-        loss = backprop(res.coefs, res.intercepts, c["Xq"], c["Yq"], c["config"].activation,
-                        c["out"], 0.0)[0]
-        return float(loss.sum())
+        P = forward(res.coefs, res.intercepts, c["Xq"], c["config"].activation, c["out"])[-1]
+        return float(data_loss(P, c["Yq"], c["out"]).sum())
 
     # --------------------------------------------------------------- adapt
     def adapt(self, estimator, X, y):
