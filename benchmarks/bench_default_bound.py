@@ -20,29 +20,18 @@ import argparse
 import time
 
 import numpy as np
-from sklearn.model_selection import ParameterSampler
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, _fit_test, fetch_keel, load_keel,
                                split)
-
-
-def _pool(estimator, space, seed):
-    draws = list(ParameterSampler(space, 64, random_state=seed))
-    own = estimator.get_params()
-    return [{name: own[name] for name in draws[0]}] + draws
+from metasklearn.hyperparams._matrix import _candidates, _normalize_per_task
 
 
 def _leave_one_out_picks(table):
     """Per held-out row, the column with the best mean over the other rows."""
     totals = table.sum(axis=0)
     return np.array([np.argmax((totals - row) / (len(table) - 1)) for row in table])
-
-
-def _min_max(table):
-    low, high = table.min(axis=1, keepdims=True), table.max(axis=1, keepdims=True)
-    return (table - low) / np.where(high > low, high - low, 1.0)
 
 
 def main():
@@ -62,7 +51,8 @@ def main():
         scores = {key: [] for key in ("default", "loo", "loo_norm", "hindsight", "oracle")}
         for seed in range(args.seeds):
             splits = {d: split(*data[d], seed) for d in DATASETS}
-            pool = _pool(estimator, space, seed)
+            # the pool PerformanceMatrix(n_iter=64, random_state=seed) builds in bench_hyperparams
+            pool = _candidates(estimator, None, space, 64, seed, "bench")
             with threadpool_limits(1):
                 tests = Parallel(n_jobs=args.n_jobs)(
                     delayed(_fit_test)(estimator, params, *splits[d])
@@ -71,7 +61,8 @@ def main():
             rows = np.arange(len(table))
             scores["default"].append(table[:, 0])
             scores["loo"].append(table[rows, _leave_one_out_picks(table)])
-            scores["loo_norm"].append(table[rows, _leave_one_out_picks(_min_max(table))])
+            normalized = _normalize_per_task(table, rows)
+            scores["loo_norm"].append(table[rows, _leave_one_out_picks(normalized)])
             scores["hindsight"].append(table[:, np.argmax(table.mean(axis=0))])
             scores["oracle"].append(table.max(axis=1))
         mean = {key: float(np.mean(value)) for key, value in scores.items()}
