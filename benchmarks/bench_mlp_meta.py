@@ -86,8 +86,8 @@ def sinusoid_learner(steps, random_state=0):
                         shuffle=False, alpha=0.0, random_state=random_state)
 
 
-def _sinusoid_pool(n_tasks, seed=0):
-    return make_sinusoid_tasks(n_tasks=n_tasks, n_samples=2 * K, random_state=seed)
+def _sinusoid_pool(n_tasks, seed=0, query_rows=K):
+    return make_sinusoid_tasks(n_tasks=n_tasks, n_samples=K + query_rows, random_state=seed)
 
 
 # ----------------------------------------------------------------- part 1
@@ -96,8 +96,9 @@ def _sinusoid_path(name, steps, args):
     seed = f"_s{args.seed}" if args.seed else ""
     val = f"_v{args.validation_fraction}" if args.validation_fraction else ""
     ema = f"_ema{args.ema_decay}" if args.ema_decay is not None else ""
+    query = f"_q{args.query_rows}" if args.query_rows != K else ""
     return RESULTS / (f"sinusoid_{name}_{args.meta_iter}_{steps}{horizon}_lr{SINUSOID_LR}"
-                      f"{seed}{val}{ema}.pkl")
+                      f"{seed}{val}{ema}{query}.pkl")
 
 
 def _pool_size(args):
@@ -106,7 +107,7 @@ def _pool_size(args):
 
 
 def part_sinusoid(args):
-    X, y, groups = _sinusoid_pool(_pool_size(args), seed=args.seed)
+    X, y, groups = _sinusoid_pool(_pool_size(args), seed=args.seed, query_rows=args.query_rows)
     RESULTS.mkdir(exist_ok=True)
     for steps in args.train_steps:
         for name in args.strategies:
@@ -514,6 +515,9 @@ def main(argv=None):
     parser.add_argument("--validation-fraction", type=float, default=None,
                         help="hold out this fraction of the training tasks and keep the start "
                              "with the lowest validation loss (sinusoid)")
+    parser.add_argument("--query-rows", type=int, default=K,
+                        help="sinusoid: query rows per meta-training task besides the K support "
+                             "rows (the paper: K)")
     parser.add_argument("--pool", type=int, default=None,
                         help="training tasks (sinusoid); default: 25 x meta-iter, new tasks "
                              "at every draw as in the paper")
