@@ -6,6 +6,7 @@ from ._matrix import PerformanceMatrix
 from ._nearest import NearestTasks
 from ._portfolio import Portfolio, greedy_portfolio
 from ._relative import Scaled, scaled
+from ._surrogate import SurrogateDefault
 
 __all__ = [
     "BaseHyperparams",
@@ -14,6 +15,7 @@ __all__ = [
     "PerformanceMatrix",
     "Portfolio",
     "Scaled",
+    "SurrogateDefault",
     "greedy_portfolio",
     "scaled",
 ]

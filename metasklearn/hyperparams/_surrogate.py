@@ -1,0 +1,240 @@
+"""SurrogateDefault: a default that is a function of the new dataset's meta-features."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import clone, is_regressor
+from sklearn.ensemble import ExtraTreesRegressor
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import check_is_fitted
+
+from ..metafeatures import compute_metafeatures
+from ._base import _MatrixStrategy
+from ._relative import Scaled, resolve_settings
+
+
+class SurrogateDefault(_MatrixStrategy):
+    """Predict the best setting for a new dataset from its meta-features.
+
+    A single learned default (:class:`LearnedDefault`) gives every new
+    dataset the same setting. This strategy learns a default that is a
+    *function* of the dataset: a regression model (the surrogate) of a
+    setting's per-task normalised score on (the task's meta-features, the
+    setting) is fitted on the performance matrix, and a new dataset gets the
+    candidate with the best predicted score for its meta-features. Like the
+    learned default it costs one fit on the new dataset and no
+    cross-validation (the zero-shot choice of systems such as FLAML).
+
+    Settings enter the surrogate as numbers: a parameter whose numeric values
+    are all positive as their log10 (``C``, ``gamma``, ``alpha`` are searched
+    on log scales), others as they are, a :class:`Scaled` value by its
+    factor, anything else (strings, tuples, booleans, ``None``) one-hot. Meta-features
+    (:mod:`metasklearn.metafeatures`) are min-max scaled over the training
+    tasks; one that is undefined on a task (NaN) is left out of the surrogate.
+
+    Parameters
+    ----------
+    param_grid : dict or list of dicts, default=None
+    param_distributions : dict or list of dicts, default=None
+    n_iter : int, default=10
+    regressor : regressor object, default=None
+        The surrogate, cloned at ``fit``. ``None`` uses
+        ``ExtraTreesRegressor(n_estimators=200, min_samples_leaf=5)`` seeded
+        by ``random_state``: trees need no scaling of the settings, and
+        averaging many randomised trees keeps the few tasks of a collection
+        from being fitted exactly.
+    cv : int or cross-validation generator, default=3
+        Within-task cross-validation of the performance matrix.
+    scoring : str or callable, default=None
+    normalize : {"minmax", "rank"}, default="minmax"
+        Per-task normalisation of the scores the surrogate learns.
+    error_score : "raise" or float, default=np.nan
+
+    Attributes
+    ----------
+    matrix_ : PerformanceMatrix
+        With ``meta_features_`` of the training tasks.
+    candidates_, tasks_, scores_, fit_times_
+        As in :class:`LearnedDefault`.
+    regressor_ : regressor object
+        The fitted surrogate; its input is :meth:`design` of a task.
+    setting_features_ : ndarray of shape (n_candidates, n_setting_features)
+        The candidates as the surrogate sees them.
+    setting_feature_names_ : ndarray of str
+        Their names (``DictVectorizer``'s, e.g. ``"gamma"``, ``"kernel=rbf"``).
+    metafeatures_used_ : ndarray of bool of shape (n_metafeatures,)
+        Meta-features defined on every training task (the ones used).
+    metafeature_min_, metafeature_max_ : ndarray of shape (n_metafeatures,)
+        Scaling of the meta-features (from the training tasks).
+    best_index_ : int
+        The best setting by mean normalised score (as :class:`LearnedDefault`).
+    best_params_ : dict
+        That setting, for init strategies and ``MetaEstimator.estimator_``.
+
+    See Also
+    --------
+    LearnedDefault : One setting for every new dataset.
+    NearestTasks : The best settings of the most similar training tasks, compared by CV.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from metasklearn.hyperparams import SurrogateDefault
+    >>> datasets = [load_iris(return_X_y=True), load_breast_cancer(return_X_y=True)]
+    >>> tree = DecisionTreeClassifier(random_state=0)
+    >>> sd = SurrogateDefault({"max_depth": [1, 3, None]}).fit(tree, datasets, random_state=0)
+    >>> sd.setting_feature_names_.tolist()
+    ['max_depth', 'max_depth=None']
+    >>> X_new, y_new = load_wine(return_X_y=True)
+    >>> sd.predict_scores(X_new, y_new).shape  # one predicted score per candidate
+    (3,)
+    >>> sd.select(tree, X_new, y_new) in sd.candidates_
+    True
+    """
+
+    _parameter_constraints = {
+        **_MatrixStrategy._parameter_constraints,
+        "regressor": [HasMethods(["fit", "predict"]), None],
+    }
+    _needs_metafeatures = True
+
+    def __init__(
+        self,
+        param_grid=None,
+        *,
+        param_distributions=None,
+        n_iter=10,
+        regressor=None,
+        cv=3,
+        scoring=None,
+        normalize="minmax",
+        error_score=np.nan,
+    ):
+        self.param_grid = param_grid
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.regressor = regressor
+        self.cv = cv
+        self.scoring = scoring
+        self.normalize = normalize
+        self.error_score = error_score
+
+    def fit(self, estimator, X, y=None, groups=None, *, n_jobs=None, random_state=None,
+            verbose=0):
+        """Build the matrix with meta-features (unless given) and fit the surrogate.
+
+        Parameters
+        ----------
+        estimator : estimator object
+        X : array-like, list of (X, y), or PerformanceMatrix with meta-features
+        y, groups : array-like of shape (n_samples,), default=None
+        n_jobs : int, default=None
+            Parallel (task, setting) evaluations of the matrix.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws from ``param_distributions`` and the default surrogate.
+        verbose : int, default=0
+
+        Returns
+        -------
+        self : SurrogateDefault
+        """
+        self._validate_params()
+        if self.regressor is not None and not is_regressor(self.regressor):
+            raise ValueError(
+                f"SurrogateDefault's regressor must be a regressor (it predicts scores); got "
+                f"{type(self.regressor).__name__}."
+            )
+        matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
+        normalized = self._store_matrix(matrix)
+        self.best_index_ = int(np.argmax(normalized.mean(axis=0)))
+        self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
+
+        vectorizer = DictVectorizer(sparse=False)
+        self.setting_features_ = vectorizer.fit_transform(_setting_rows(self.candidates_))
+        self.setting_feature_names_ = vectorizer.get_feature_names_out()
+        features = matrix.meta_features_
+        self.metafeatures_used_ = np.isfinite(features).all(axis=0)
+        self.metafeature_min_ = np.nanmin(features, axis=0)
+        self.metafeature_max_ = np.nanmax(features, axis=0)
+        design = np.vstack([self.design(row) for row in features])
+        if self.regressor is None:
+            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+            regressor = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=5,
+                                            random_state=seed)
+        else:
+            regressor = clone(self.regressor)
+        self.regressor_ = regressor.fit(design, normalized.ravel())
+        return self
+
+    def design(self, metafeatures):
+        """Surrogate input for one task: one row per candidate setting.
+
+        Parameters
+        ----------
+        metafeatures : array-like of shape (n_metafeatures,)
+            The task's meta-features, as :func:`~metasklearn.metafeatures.
+            compute_metafeatures` returns them (in that order).
+
+        Returns
+        -------
+        design : ndarray of shape (n_candidates, n_used_metafeatures + n_setting_features)
+            The scaled meta-features (repeated) beside each candidate's features.
+        """
+        check_is_fitted(self, "setting_features_")
+        row = np.asarray(metafeatures, dtype=float)[self.metafeatures_used_]
+        low = self.metafeature_min_[self.metafeatures_used_]
+        span = self.metafeature_max_[self.metafeatures_used_] - low
+        # A meta-feature equal on all training tasks cannot tell them apart; one the new
+        # task lacks (NaN) is put mid-range rather than guessed at an extreme.
+        scaled = np.divide(row - low, span, out=np.zeros_like(row), where=span > 0)
+        scaled[~np.isfinite(scaled)] = 0.5
+        n_candidates = len(self.setting_features_)
+        return np.hstack([np.repeat(scaled[None, :], n_candidates, axis=0),
+                          self.setting_features_])
+
+    def predict_scores(self, X, y):
+        """The surrogate's normalised score of every candidate on the dataset ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_candidates,)
+            In the order of ``candidates_``.
+        """
+        check_is_fitted(self, "regressor_")
+        row = list(compute_metafeatures(X, y).values())
+        return self.regressor_.predict(self.design(row))
+
+    def select(self, estimator, X, y):
+        """The candidate with the best predicted score, :class:`Scaled` values resolved."""
+        # Ties go to the earlier candidate: the estimator's own values come first.
+        best = int(np.argmax(self.predict_scores(X, y)))
+        return resolve_settings(self.candidates_[best], X)
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _setting_rows(candidates):
+    """Candidates as ``DictVectorizer`` input: numbers (log10 where a parameter's are all
+    positive), :class:`Scaled` values as their factor, anything else as text (one-hot)."""
+    rows = [{name: value.factor if isinstance(value, Scaled) else value
+             for name, value in params.items()} for params in candidates]
+    numbers = {}
+    for row in rows:
+        for name, value in row.items():
+            if _is_number(value):
+                numbers.setdefault(name, []).append(value)
+    on_log_scale = {name for name, values in numbers.items() if min(values) > 0}
+    return [{name: (float(np.log10(value)) if name in on_log_scale else float(value))
+             if _is_number(value) else value if isinstance(value, str) else repr(value)
+             for name, value in row.items()}
+            for row in rows]
