@@ -169,6 +169,9 @@ def test_bad_input_names_the_problem():
         SurrogateDefault().fit(TREE, bare)
     with pytest.raises(Exception, match="regressor"):
         SurrogateDefault(regressor="trees").fit(TREE, pm)
+    fitted = SurrogateDefault().fit(TREE, pm, random_state=0)
+    with pytest.raises(ValueError, match="fitted on 10 meta-features per task and got 3"):
+        fitted.design([0.1, 0.2, 0.3])
     sd = SurrogateDefault()
     with pytest.raises(Exception, match="not fitted"):
         sd.predict_scores(*SMALL[0])

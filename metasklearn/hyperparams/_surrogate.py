@@ -184,7 +184,15 @@ class SurrogateDefault(_MatrixStrategy):
             The scaled meta-features (repeated) beside each candidate's features.
         """
         check_is_fitted(self, "setting_features_")
-        row = np.asarray(metafeatures, dtype=float)[self.metafeatures_used_]
+        row = np.asarray(metafeatures, dtype=float)
+        if row.shape != self.metafeatures_used_.shape:
+            raise ValueError(
+                f"SurrogateDefault was fitted on {self.metafeatures_used_.size} meta-features "
+                f"per task and got {row.size}; give the same meta-features, in the order of "
+                "metasklearn.metafeatures.compute_metafeatures (or of the matrix's "
+                "meta_feature_names_)."
+            )
+        row = row[self.metafeatures_used_]
         low = self.metafeature_min_[self.metafeatures_used_]
         span = self.metafeature_max_[self.metafeatures_used_] - low
         # A meta-feature equal on all training tasks cannot tell them apart; one the new
