@@ -25,14 +25,17 @@ class SurrogateDefault(_MatrixStrategy):
     setting) is fitted on the performance matrix, and a new dataset gets the
     candidate with the best predicted score for its meta-features. Like the
     learned default it costs one fit on the new dataset and no
-    cross-validation (the zero-shot choice of systems such as FLAML).
+    cross-validation, after its meta-features (two of them landmarkers: a
+    stump and 1-nearest-neighbour on at most 500 rows) are computed; the
+    zero-shot choice of systems such as FLAML.
 
     Settings enter the surrogate as numbers: a parameter whose numeric values
     are all positive as their log10 (``C``, ``gamma``, ``alpha`` are searched
     on log scales), others as they are, a :class:`Scaled` value by its
-    factor, anything else (strings, tuples, booleans, ``None``) one-hot. Meta-features
-    (:mod:`metasklearn.metafeatures`) are min-max scaled over the training
-    tasks; one that is undefined on a task (NaN) is left out of the surrogate.
+    factor, anything else (strings, tuples, booleans, ``None``) one-hot.
+    Meta-features (:mod:`metasklearn.metafeatures`) are min-max scaled over
+    the training tasks; one that is undefined on a training task (NaN) is
+    left out of the surrogate.
 
     Parameters
     ----------
