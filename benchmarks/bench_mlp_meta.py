@@ -169,9 +169,10 @@ def part_sinusoid_table(args):
         if one is not None:
             rows[f"{name} (1-step start)"] = (one["strategy"].adapt, one["strategy"].adapt,
                                               f"{one['seconds']:.0f}")
-        if one is not None and ten is not None:
-            rows[name] = (one["strategy"].adapt, ten["strategy"].adapt,
-                          f"{one['seconds']:.0f} + {ten['seconds']:.0f}")
+        if ten is not None:  # without a 1-step start its 1-step columns stay empty
+            rows[name] = (one and one["strategy"].adapt, ten["strategy"].adapt,
+                          f"{one['seconds']:.0f} + {ten['seconds']:.0f}" if one
+                          else f"{ten['seconds']:.0f}")
     horizon = f" (meta-trained on a {args.horizon}-step horizon)" if args.horizon else ""
     print(f"\nsinusoid K={K}, seed {args.seed}, {args.meta_iter} meta-iterations, "
           f"{_pool_size(args)} training "
@@ -191,11 +192,15 @@ def part_sinusoid_table(args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, (fit_one, fit_ten, seconds) in rows.items():
-            one, one_mean, one_sd = cell(fit_one, 1)
             ten, ten_mean, ten_sd = cell(fit_ten, 10)
-            print(f"{name:24} {one[0]:8.3f} ± {one[1]:.3f} {ten[0]:8.3g} ± {ten[1]:.3g} "
-                  f"{one_mean:8.3f} ± {one_sd:.3f} {ten_mean:9.3g} ± {ten_sd:.3g} "
-                  f"{seconds:>12}", flush=True)
+            if fit_one:
+                one, one_mean, one_sd = cell(fit_one, 1)
+                first = f"{one[0]:8.3f} ± {one[1]:.3f}"
+                first_mean = f"{one_mean:8.3f} ± {one_sd:.3f}"
+            else:
+                first, first_mean = f"{'-':>16}", f"{'-':>15}"
+            print(f"{name:24} {first} {ten[0]:8.3g} ± {ten[1]:.3g} {first_mean} "
+                  f"{ten_mean:9.3g} ± {ten_sd:.3g} {seconds:>12}", flush=True)
 
 
 # ----------------------------------------------------------------- part 2
