@@ -221,27 +221,35 @@ def _index(candidates, params):
     raise RuntimeError(f"{params} not in the pool")
 
 
-def run_seed(name, estimator, space, splits, seed, n_jobs, n_pool):
-    """Rows of (dataset, method, test score, adapt seconds, wall seconds) for one seed."""
-    t0 = time.perf_counter()
+def score_pool(estimator, space, splits, seed, n_jobs, n_pool=64):
+    """The pool's CV performance matrix on the train halves, and its test table.
+
+    Returns the fitted matrix (with meta-features), the test score of every pool
+    setting fitted on each train half, and the seconds of those fits.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         matrix = PerformanceMatrix(
             estimator, param_distributions=space, n_iter=n_pool, cv=CV, metafeatures=True,
             n_jobs=n_jobs, random_state=seed,
         ).fit({d: (s[0], s[1]) for d, s in splits.items()})
-    pool = matrix.candidates_
-    assert len(pool) == n_pool + 1, "a draw repeated the defaults"
-    print(f"  [{name} seed {seed}] matrix {matrix.scores_.shape} in "
-          f"{time.perf_counter() - t0:.0f}s", flush=True)
-    t0 = time.perf_counter()
     tests = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_test)(estimator, params, *splits[d]) for d in matrix.tasks_ for params in pool
+        delayed(_fit_test)(estimator, params, *splits[d])
+        for d in matrix.tasks_ for params in matrix.candidates_
     )
     shape = matrix.scores_.shape
-    test_score = np.array([s for s, _ in tests]).reshape(shape)
-    refit_time = np.array([t for _, t in tests]).reshape(shape)
-    print(f"  [{name} seed {seed}] test table in {time.perf_counter() - t0:.0f}s", flush=True)
+    return (matrix, np.array([s for s, _ in tests]).reshape(shape),
+            np.array([t for _, t in tests]).reshape(shape))
+
+
+def run_seed(name, estimator, space, splits, seed, n_jobs, n_pool):
+    """Rows of (dataset, method, test score, adapt seconds, wall seconds) for one seed."""
+    t0 = time.perf_counter()
+    matrix, test_score, refit_time = score_pool(estimator, space, splits, seed, n_jobs, n_pool)
+    pool = matrix.candidates_
+    assert len(pool) == n_pool + 1, "a draw repeated the defaults"
+    print(f"  [{name} seed {seed}] matrix and test table {matrix.scores_.shape} in "
+          f"{time.perf_counter() - t0:.0f}s", flush=True)
 
     rows = []
     for i, d in enumerate(matrix.tasks_.tolist()):

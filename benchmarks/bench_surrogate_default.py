@@ -34,9 +34,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from bench_hyperparams import (CV, DATASETS, ESTIMATORS, RESULTS, _fit_test, fetch_keel,
-                               load_keel, split)
-from metasklearn.hyperparams import PerformanceMatrix, SurrogateDefault
+from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, fetch_keel, load_keel, score_pool,
+                               split)
+from metasklearn.hyperparams import SurrogateDefault
 
 # None is the library's default surrogate; the others were tried while building it.
 SURROGATES = {
@@ -54,14 +54,8 @@ def _matrix_and_tests(name, seed, data, n_jobs):
         return joblib.load(path)
     estimator, space = ESTIMATORS[name]
     splits = {d: split(*data[d], seed) for d in DATASETS}
-    with warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        matrix = PerformanceMatrix(estimator, param_distributions=space, n_iter=64, cv=CV,
-                                   metafeatures=True, n_jobs=n_jobs, random_state=seed).fit(
-            {d: s[:2] for d, s in splits.items()})
-        tests = Parallel(n_jobs=n_jobs)(delayed(_fit_test)(estimator, p, *splits[d])
-                                        for d in matrix.tasks_ for p in matrix.candidates_)
-    table = np.array([s for s, _ in tests]).reshape(matrix.scores_.shape)
+    with threadpool_limits(1):
+        matrix, table, _ = score_pool(estimator, space, splits, seed, n_jobs)
     joblib.dump((matrix, table), path)
     return matrix, table
 
