@@ -105,7 +105,8 @@ def test_the_surrogate_learns_the_normalised_scores():
     pm = _matrix()
     # A linear surrogate on (meta-features, setting) is fitted to every (task, setting) cell.
     sd = SurrogateDefault(regressor=LinearRegression(), normalize="rank").fit(TREE, pm)
-    rows = np.vstack([sd.design(f) for f in pm.meta_features_])
+    rows = np.vstack([sd.design(f) for f in pm.meta_features_])  # task by task
+    np.testing.assert_array_equal(sd.design(pm.meta_features_), rows)  # all tasks at once
     reference = LinearRegression().fit(rows, pm.normalized("rank").ravel())
     np.testing.assert_allclose(sd.regressor_.coef_, reference.coef_)
 

@@ -162,7 +162,7 @@ class SurrogateDefault(_MatrixStrategy):
         self.metafeatures_used_ = np.isfinite(features).all(axis=0)
         self.metafeature_min_ = np.nanmin(features, axis=0)
         self.metafeature_max_ = np.nanmax(features, axis=0)
-        design = np.vstack([self.design(row) for row in features])
+        design = self.design(features)
         if self.regressor is None:
             seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
             regressor = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=5,
@@ -173,38 +173,40 @@ class SurrogateDefault(_MatrixStrategy):
         return self
 
     def design(self, metafeatures):
-        """Surrogate input for one task: one row per candidate setting.
+        """Surrogate input: one row per candidate setting, for one task or several.
 
         Parameters
         ----------
-        metafeatures : array-like of shape (n_metafeatures,)
-            The task's meta-features, as :func:`~metasklearn.metafeatures.
-            compute_metafeatures` returns them (in that order).
+        metafeatures : array-like of shape (n_metafeatures,) or (n_tasks, n_metafeatures)
+            Meta-features of a task (or one row per task), as
+            :func:`~metasklearn.metafeatures.compute_metafeatures` returns them
+            (in that order).
 
         Returns
         -------
-        design : ndarray of shape (n_candidates, n_used_metafeatures + n_setting_features)
-            The scaled meta-features (repeated) beside each candidate's features.
+        design : ndarray of shape (n_tasks * n_candidates, n_used_metafeatures + n_setting_features)
+            Each task's scaled meta-features beside each candidate's features,
+            task by task (``n_tasks`` is 1 for a single row).
         """
         check_is_fitted(self, "setting_features_")
-        row = np.asarray(metafeatures, dtype=float)
-        if row.shape != self.metafeatures_used_.shape:
+        rows = np.atleast_2d(np.asarray(metafeatures, dtype=float))
+        if rows.ndim != 2 or rows.shape[1] != self.metafeatures_used_.size:
             raise ValueError(
                 f"SurrogateDefault was fitted on {self.metafeatures_used_.size} meta-features "
-                f"per task and got {row.size}; give the same meta-features, in the order of "
-                "metasklearn.metafeatures.compute_metafeatures (or of the matrix's "
+                f"per task and got {rows.shape[-1]}; give the same meta-features, in the order "
+                "of metasklearn.metafeatures.compute_metafeatures (or of the matrix's "
                 "meta_feature_names_)."
             )
-        row = row[self.metafeatures_used_]
+        rows = rows[:, self.metafeatures_used_]
         low = self.metafeature_min_[self.metafeatures_used_]
         span = self.metafeature_max_[self.metafeatures_used_] - low
         # A meta-feature equal on all training tasks cannot tell them apart; one the new
         # task lacks (NaN) is put mid-range rather than guessed at an extreme.
-        scaled = np.divide(row - low, span, out=np.zeros_like(row), where=span > 0)
+        scaled = np.divide(rows - low, span, out=np.zeros_like(rows), where=span > 0)
         scaled[~np.isfinite(scaled)] = 0.5
         n_candidates = len(self.setting_features_)
-        return np.hstack([np.repeat(scaled[None, :], n_candidates, axis=0),
-                          self.setting_features_])
+        return np.hstack([np.repeat(scaled, n_candidates, axis=0),
+                          np.tile(self.setting_features_, (len(rows), 1))])
 
     def predict_scores(self, X, y):
         """The surrogate's normalised score of every candidate on the dataset ``X, y``.
