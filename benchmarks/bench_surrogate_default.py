@@ -15,7 +15,9 @@ fit on the new dataset and no cross-validation.
 That is ``metasklearn.hyperparams.SurrogateDefault``. Same datasets, subsampling, 50/50
 splits and pools as ``bench_hyperparams.py`` (the defaults + 64 draws of
 ``ParameterSampler(space, 64, random_state=seed)``), leave-one-dataset-out, with
-``LearnedDefault``'s choice from the same matrices printed beside it. The library's own
+``LearnedDefault``'s choice from the same matrices printed beside it, and the zero-shot
+choice of FLAML: the best setting of the single nearest training task
+(``NearestTasks(n_neighbors=1)``: one candidate, so no cross-validation). The library's own
 surrogate (extra trees) is run with ``--surrogate-seeds`` random states, to show how much of
 a figure is the surrogate's randomness; the other regressors are the ones tried while
 building it, all printed. Matrices and test tables are cached in
@@ -29,18 +31,21 @@ import warnings
 import joblib
 import numpy as np
 from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.ensemble import (ExtraTreesRegressor, HistGradientBoostingRegressor,
+                              RandomForestRegressor)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, fetch_keel, load_keel, score_pool,
                                split)
-from metasklearn.hyperparams import SurrogateDefault
+from metasklearn.hyperparams import NearestTasks, SurrogateDefault
 
 # None is the library's default surrogate; the others were tried while building it.
 SURROGATES = {
     "SurrogateDefault": None,
+    "extra trees, leaf 2": ExtraTreesRegressor(200, min_samples_leaf=2, random_state=0),
+    "extra trees, leaf 10": ExtraTreesRegressor(200, min_samples_leaf=10, random_state=0),
     "random forest": RandomForestRegressor(200, random_state=0),
     "random forest, leaf 5": RandomForestRegressor(200, min_samples_leaf=5, random_state=0),
     "gradient boosting": HistGradientBoostingRegressor(random_state=0),
@@ -73,6 +78,18 @@ def _surrogate_picks(estimator, matrix, normalize, regressor, random_state, n_jo
     return np.array(Parallel(n_jobs=n_jobs)(
         delayed(_surrogate_pick)(estimator, matrix, i, normalize, regressor, random_state)
         for i in range(len(matrix.tasks_))))
+
+
+def _nearest_task_picks(estimator, matrix, data, seed, normalize):
+    """Per held-out dataset, the best setting of its nearest training task (FLAML zero-shot)."""
+    picks = []
+    for task in matrix.tasks_.tolist():
+        X_tr, y_tr = split(*data[task], seed)[:2]
+        nearest = NearestTasks(n_neighbors=1, normalize=normalize).fit(
+            estimator, matrix.drop_tasks([task]))
+        (params,) = nearest.candidates_for(X_tr, y_tr)
+        picks.append(matrix.candidates_.index(params))
+    return np.array(picks)
 
 
 def _select_seconds(estimator, matrix, data, seed):
@@ -127,6 +144,9 @@ def main():
         for normalize in ("minmax", "rank"):
             picks = [_learned_default_picks(matrix.normalized(normalize)) for matrix, _ in runs]
             print(f"{name:8} {normalize:7} {'LearnedDefault':22} {closed(picks)}", flush=True)
+            picks = [_nearest_task_picks(estimator, matrix, data, seed, normalize)
+                     for seed, (matrix, _) in enumerate(runs)]
+            print(f"{name:8} {normalize:7} {'nearest task (FLAML)':22} {closed(picks)}", flush=True)
             for label, regressor in SURROGATES.items():
                 states = range(args.surrogate_seeds) if regressor is None else [0]
                 results = [closed([_surrogate_picks(estimator, matrix, normalize, regressor, state,
