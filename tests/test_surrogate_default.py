@@ -79,6 +79,29 @@ def test_a_parameter_with_zero_or_negative_values_is_not_put_on_a_log_scale():
     np.testing.assert_allclose(sd.setting_features_.ravel(), [0.0, 0.5, 2.0])
 
 
+def test_a_parameter_a_candidate_does_not_set_is_told_apart_from_any_value():
+    # A list of grids: the linear kernel's candidates set no gamma. Encoded as a bare 0 it
+    # would read as log10(gamma) = 0, i.e. gamma=1, which the rbf candidates do set.
+    candidates = [{"kernel": "linear", "C": 1.0},
+                  {"kernel": "rbf", "C": 1.0, "gamma": 1.0},
+                  {"kernel": "rbf", "C": 1.0, "gamma": 0.01}]
+    datasets = SMALL[:3]
+    features = np.array([list(compute_metafeatures(X, y).values()) for X, y in datasets])
+    pm = PerformanceMatrix.from_scores(np.array([[0.8, 0.7, 0.6]] * 3), candidates,
+                                       meta_features=features)
+    sd = SurrogateDefault().fit(SVC(), pm, random_state=0)
+    names = sd.setting_feature_names_.tolist()
+    assert names == ["C", "gamma", "gamma=<not set>", "kernel=linear", "kernel=rbf"]
+    np.testing.assert_allclose(sd.setting_features_, [
+        [0.0, 0.0, 1.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 1.0],
+        [0.0, -2.0, 0.0, 0.0, 1.0],
+    ])
+    # Leaving the kernel's columns out, the linear candidate and the rbf one at gamma=1 still
+    # differ (a surrogate may split on gamma before it splits on the kernel).
+    assert len({tuple(row) for row in sd.setting_features_[:, :3]}) == 3
+
+
 def test_design_scales_meta_features_by_the_training_tasks_and_drops_undefined_ones():
     pm = _matrix()
     features = pm.meta_features_.copy()

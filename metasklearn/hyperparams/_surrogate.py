@@ -32,7 +32,9 @@ class SurrogateDefault(_MatrixStrategy):
     Settings enter the surrogate as numbers: a parameter whose numeric values
     are all positive as their log10 (``C``, ``gamma``, ``alpha`` are searched
     on log scales), others as they are, a :class:`Scaled` value by its
-    factor, anything else (strings, tuples, booleans, ``None``) one-hot.
+    factor, anything else (strings, tuples, booleans, ``None``) one-hot, and
+    a parameter that a candidate does not set (a list of grids) as one more
+    one-hot column, ``"name=<not set>"``.
     Meta-features (:mod:`metasklearn.metafeatures`) are min-max scaled over
     the training tasks; one that is undefined on a training task (NaN) is
     left out of the surrogate.
@@ -236,11 +238,19 @@ def _is_number(value):
     return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
 
 
+# A parameter a candidate leaves to the estimator (a list of grids: no gamma for the linear
+# kernel) gets its own one-hot column; DictVectorizer's bare 0 would read as a value (log10 1).
+_NOT_SET = "<not set>"
+
+
 def _setting_rows(candidates):
     """Candidates as ``DictVectorizer`` input: numbers (log10 where a parameter's are all
-    positive), :class:`Scaled` values as their factor, anything else as text (one-hot)."""
+    positive), :class:`Scaled` values as their factor, anything else as text (one-hot), a
+    parameter the candidate does not set as ``"<not set>"``."""
+    names = {name for params in candidates for name in params}
     rows = [{name: value.factor if isinstance(value, Scaled) else value
              for name, value in params.items()} for params in candidates]
+    rows = [{**dict.fromkeys(names - row.keys(), _NOT_SET), **row} for row in rows]
     numbers = {}
     for row in rows:
         for name, value in row.items():
