@@ -34,6 +34,15 @@ def _matrix():
                                          meta_feature_names=list(METAFEATURE_NAMES))
 
 
+def _encoded(candidates, estimator):
+    """SurrogateDefault fitted on three small tasks that score ``candidates`` 0.8, 0.7, 0.6."""
+    datasets = SMALL[:3]
+    features = np.array([list(compute_metafeatures(X, y).values()) for X, y in datasets])
+    pm = PerformanceMatrix.from_scores(np.array([[0.8, 0.7, 0.6]] * 3), candidates,
+                                       meta_features=features)
+    return SurrogateDefault().fit(estimator, pm, random_state=0)
+
+
 def test_the_predicted_default_follows_the_dataset_where_one_default_cannot():
     pm = _matrix()
     sd = SurrogateDefault().fit(TREE, pm, random_state=0)
@@ -55,11 +64,7 @@ def test_settings_enter_as_log10_numbers_factors_and_one_hot_categories():
         {"C": 100.0, "gamma": Scaled(0.1), "shrinking": False},
         {"C": 0.01, "gamma": Scaled(10.0), "shrinking": True},
     ]
-    datasets = SMALL[:3]
-    features = np.array([list(compute_metafeatures(X, y).values()) for X, y in datasets])
-    pm = PerformanceMatrix.from_scores(np.array([[0.8, 0.7, 0.6]] * 3), candidates,
-                                       meta_features=features)
-    sd = SurrogateDefault().fit(SVC(), pm, random_state=0)
+    sd = _encoded(candidates, SVC())
     names = sd.setting_feature_names_.tolist()
     assert names == ["C", "gamma", "gamma=scale", "shrinking=False", "shrinking=True"]
     np.testing.assert_allclose(sd.setting_features_, [
@@ -71,11 +76,7 @@ def test_settings_enter_as_log10_numbers_factors_and_one_hot_categories():
 
 def test_a_parameter_with_zero_or_negative_values_is_not_put_on_a_log_scale():
     candidates = [{"l1_ratio": 0.0}, {"l1_ratio": 0.5}, {"l1_ratio": 2.0}]
-    datasets = SMALL[:3]
-    features = np.array([list(compute_metafeatures(X, y).values()) for X, y in datasets])
-    pm = PerformanceMatrix.from_scores(np.array([[0.8, 0.7, 0.6]] * 3), candidates,
-                                       meta_features=features)
-    sd = SurrogateDefault().fit(LogisticRegression(), pm, random_state=0)
+    sd = _encoded(candidates, LogisticRegression())
     np.testing.assert_allclose(sd.setting_features_.ravel(), [0.0, 0.5, 2.0])
 
 
@@ -85,11 +86,7 @@ def test_a_parameter_a_candidate_does_not_set_is_told_apart_from_any_value():
     candidates = [{"kernel": "linear", "C": 1.0},
                   {"kernel": "rbf", "C": 1.0, "gamma": 1.0},
                   {"kernel": "rbf", "C": 1.0, "gamma": 0.01}]
-    datasets = SMALL[:3]
-    features = np.array([list(compute_metafeatures(X, y).values()) for X, y in datasets])
-    pm = PerformanceMatrix.from_scores(np.array([[0.8, 0.7, 0.6]] * 3), candidates,
-                                       meta_features=features)
-    sd = SurrogateDefault().fit(SVC(), pm, random_state=0)
+    sd = _encoded(candidates, SVC())
     names = sd.setting_feature_names_.tolist()
     assert names == ["C", "gamma", "gamma=<not set>", "kernel=linear", "kernel=rbf"]
     np.testing.assert_allclose(sd.setting_features_, [
