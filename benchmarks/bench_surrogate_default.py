@@ -33,7 +33,6 @@ import warnings
 
 import joblib
 import numpy as np
-from scipy.stats import bootstrap
 from sklearn.base import clone
 from sklearn.ensemble import (ExtraTreesRegressor, HistGradientBoostingRegressor,
                               RandomForestRegressor)
@@ -41,8 +40,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, fetch_keel, load_keel, score_pool,
-                               split)
+from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, bootstrap_interval, fetch_keel,
+                               load_keel, score_pool, split)
 from metasklearn.hyperparams import NearestTasks, SurrogateDefault
 
 # None is the library's default surrogate; the others were tried while building it.
@@ -121,14 +120,10 @@ def _gains(runs, picks):
 
 
 def _gap_interval(room, gain):
-    """95 % bootstrap interval (BCa, datasets resampled) of the gap closed, in per cent.
-
-    ``room`` is each dataset's oracle minus default, ``gain`` its method minus default (or
-    the paired difference of two methods' gains).
-    """
-    result = bootstrap((room, gain), lambda r, g, axis: 100 * g.mean(axis) / r.mean(axis),
-                       paired=True, vectorized=True, n_resamples=9999, random_state=0)
-    low, high = result.confidence_interval
+    """95 % interval of the gap closed, in per cent: ``room`` is each dataset's oracle minus
+    default, ``gain`` its method minus default (or the paired difference of two methods')."""
+    low, high = bootstrap_interval(lambda r, g, axis: 100 * g.mean(axis) / r.mean(axis),
+                                   room, gain)
     return f"[{low:5.1f}, {high:5.1f}]"
 
 
