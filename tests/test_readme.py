@@ -3,6 +3,9 @@
 import re
 from pathlib import Path
 
+import numpy as np
+import sklearn
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,3 +34,19 @@ def test_readme_example_runs_and_learns_a_better_default(capsys):
     assert eval(best_params)["C"] > 1  # SVC's default C=1 underfits checkerboards
     learned, default = (float(part.split()[-1]) for part in scores.split(","))
     assert learned > default + 0.05
+
+
+def test_readme_grid_search_example_fits_every_split(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    namespace = {}
+    # The example turns metadata routing on for the session; keep that inside this test.
+    with sklearn.config_context():
+        exec(compile(blocks[0], "README.md", "exec"), namespace)
+        exec(compile(blocks[1], "README.md", "exec"), namespace)
+    search = namespace["search"]
+    # GridSearchCV records a failed fit as NaN and goes on: every split must have scored.
+    scores = [search.cv_results_[f"split{i}_test_score"] for i in range(5)]
+    assert np.isfinite(scores).all()
+    assert search.best_params_["hyperparams__cv"] in (2, 3)
+    assert search.best_estimator_.n_tasks_ == 20  # refit on every task, groups routed
+    assert not sklearn.get_config()["enable_metadata_routing"]
