@@ -138,6 +138,12 @@ class _MatrixStrategy(BaseHyperparams):
             return dict(params)
         return resolve_settings(params, X)
 
+    def _keep_mean_best(self, normalized, X):
+        """``best_index_`` / ``best_params_``: the best setting by mean normalised score,
+        the one setting init strategies and ``MetaEstimator.estimator_`` train with."""
+        self.best_index_ = int(np.argmax(normalized.mean(axis=0)))
+        self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
+
     def _store_matrix(self, matrix):
         self.matrix_ = matrix
         self.candidates_ = matrix.candidates_

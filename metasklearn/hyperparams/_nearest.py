@@ -125,8 +125,7 @@ class NearestTasks(_MatrixStrategy):
         normalized = self._store_matrix(matrix)
         # Ties go to the earlier setting, so the estimator's own values where they tie.
         self.best_per_task_ = np.argmax(normalized, axis=1)
-        self.best_index_ = int(np.argmax(normalized.mean(axis=0)))
-        self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
+        self._keep_mean_best(normalized, X)
         features = matrix.meta_features_
         self.metafeature_min_ = np.nanmin(features, axis=0)
         self.metafeature_max_ = np.nanmax(features, axis=0)

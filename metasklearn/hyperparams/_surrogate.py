@@ -154,8 +154,7 @@ class SurrogateDefault(_MatrixStrategy):
             )
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
         normalized = self._store_matrix(matrix)
-        self.best_index_ = int(np.argmax(normalized.mean(axis=0)))
-        self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
+        self._keep_mean_best(normalized, X)
 
         vectorizer = DictVectorizer(sparse=False)
         self.setting_features_ = vectorizer.fit_transform(_setting_rows(self.candidates_))
