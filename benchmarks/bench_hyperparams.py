@@ -347,6 +347,12 @@ def bootstrap_interval(statistic, *samples):
     return tuple(result.confidence_interval)
 
 
+def gap_closed_interval(room, gain):
+    """95 % interval of the gap closed, in per cent: ``room`` is each dataset's oracle minus
+    default, ``gain`` its method minus default (or the paired difference of two methods')."""
+    return bootstrap_interval(lambda r, g, axis: 100 * g.mean(axis) / r.mean(axis), room, gain)
+
+
 def bar_intervals(frame):
     """Per estimator, the two bars of issue 3 with 95 % intervals (datasets resampled).
 
@@ -358,8 +364,7 @@ def bar_intervals(frame):
     for est, sub in scores.groupby(level=0):
         room = (sub["oracle"] - sub["default"]).to_numpy()
         gain = (sub["learned"] - sub["default"]).to_numpy()
-        low, high = bootstrap_interval(lambda r, g, axis: 100 * g.mean(axis) / r.mean(axis),
-                                       room, gain)
+        low, high = gap_closed_interval(room, gain)
         line = (f"{est:8} learned default closes {100 * gain.mean() / room.mean():5.1f} % "
                 f"[{low:5.1f}, {high:5.1f}]")
         if {"portfolio-8", "random-32"} <= set(sub.columns):

@@ -40,7 +40,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, bootstrap_interval, fetch_keel,
+from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, fetch_keel, gap_closed_interval,
                                load_keel, score_pool, split)
 from metasklearn.hyperparams import NearestTasks, SurrogateDefault
 
@@ -120,10 +120,7 @@ def _gains(runs, picks):
 
 
 def _gap_interval(room, gain):
-    """95 % interval of the gap closed, in per cent: ``room`` is each dataset's oracle minus
-    default, ``gain`` its method minus default (or the paired difference of two methods')."""
-    low, high = bootstrap_interval(lambda r, g, axis: 100 * g.mean(axis) / r.mean(axis),
-                                   room, gain)
+    low, high = gap_closed_interval(room, gain)
     return f"[{low:5.1f}, {high:5.1f}]"
 
 
