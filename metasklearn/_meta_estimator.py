@@ -262,7 +262,7 @@ class MetaEstimator(BaseEstimator):
             self.hyperparams_.fit(estimator, X, y, groups, random_state=seed, **context)
             self.best_params_ = dict(self.hyperparams_.best_params_)
             self._log(f"learned settings: {self.best_params_}")
-        self.estimator_ = clone(estimator).set_params(**self.best_params_)
+        self.estimator_ = clone(estimator).set_params(**clone(self.best_params_, safe=False))
 
         seed = rng.randint(np.iinfo(np.int32).max)
         if self.init is not None:

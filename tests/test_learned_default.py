@@ -184,3 +184,59 @@ def test_list_of_datasets_with_different_feature_counts():
     assert ld.best_params_ == {"alpha": 1e-3}  # nearly noiseless linear targets
     learner = ld.adapt(Ridge(), datasets[1][0], datasets[1][1])
     assert learner.alpha == 1e-3 and learner.coef_.shape == (5,)
+
+
+def test_adapt_never_fits_nor_shares_the_users_step_objects():
+    # Regression: settings were handed out as the objects themselves, so adapt fitted the
+    # user's own step (kept as the default) and two learners shared one fitted step.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.utils.validation import check_is_fitted
+
+    X, y, groups = make_checkerboard_tasks(n_tasks=4, n_samples=30, random_state=0)
+    users_step, grid_step = LogisticRegression(), DecisionTreeClassifier(max_depth=1)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", users_step)])
+    ld = _fit(LearnedDefault({"clf": [grid_step]}), pipe, X, y, groups)
+    first = ld.adapt(pipe, X[:30], y[:30])
+    second = ld.adapt(pipe, X[30:60], 1 - y[30:60])
+    assert first.named_steps["clf"] is not second.named_steps["clf"]
+    np.testing.assert_array_equal(first.predict(X[:30]),
+                                  first.named_steps["clf"].predict(first[:-1].transform(X[:30])))
+    for obj in (users_step, grid_step):
+        with pytest.raises(Exception, match="not fitted"):
+            check_is_fitted(obj)
+    meta = MetaEstimator(pipe, hyperparams=LearnedDefault({"clf": [grid_step]})).fit(
+        X, y, groups=groups)
+    steps = [learner.named_steps["clf"] for learner in meta.learners_.values()]
+    assert len({id(step) for step in steps}) == len(steps)
+    for obj in (users_step, grid_step):
+        with pytest.raises(Exception, match="not fitted"):
+            check_is_fitted(obj)
+
+
+def test_an_int_setting_is_kept_beside_an_equal_float_default_when_it_means_otherwise():
+    # Regression: max_features=1 (one feature) was dropped as a repeat of the default 1.0
+    # (all features). For alpha, 1 is 1.0 (the test above): one candidate.
+    from sklearn.ensemble import RandomForestRegressor
+
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)
+    ld = _fit(LearnedDefault({"max_features": [1, "sqrt"]}),
+              RandomForestRegressor(n_estimators=5), X, y, groups)
+    assert ld.candidates_ == [{"max_features": 1.0}, {"max_features": 1},
+                              {"max_features": "sqrt"}]
+    assert [type(c["max_features"]) for c in ld.candidates_] == [float, int, str]
+
+
+def test_leave_one_out_cross_validation_within_tasks():
+    # Regression: LeaveOneOut.get_n_splits needs X; it raised TypeError.
+    from sklearn.model_selection import LeaveOneOut
+
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=8, random_state=0)
+    ld = _fit(LearnedDefault({"alpha": [0.1, 10.0]}, cv=LeaveOneOut(),
+                             scoring="neg_mean_squared_error"), Ridge(), X, y, groups)
+    rows = groups == groups[0]
+    expected = cross_val_score(Ridge(alpha=10.0), X[rows], y[rows], cv=LeaveOneOut(),
+                               scoring="neg_mean_squared_error").mean()
+    assert ld.scores_[0, 2] == pytest.approx(expected)

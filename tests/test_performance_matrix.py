@@ -191,3 +191,28 @@ def test_scaled_best_params_are_concrete_inside_a_meta_estimator():
     # ... and on the new task's rows at adapt.
     learner = meta.adapt(2 * X[:30], y[:30])
     assert learner.gamma == pytest.approx(10.0 / (2 * (2 * X[:30]).var()))
+
+
+def test_infinite_scores_count_as_failed_settings():
+    # Regression: one -inf score made every normalised score of the task NaN, and the
+    # learned default became a setting that scored -inf everywhere.
+    candidates = [{"max_depth": d} for d in (None, 1, 2)]
+    pm = PerformanceMatrix.from_scores([[-np.inf, 0.5, 0.7], [-np.inf, 0.9, 0.1]], candidates)
+    np.testing.assert_allclose(pm.normalized("minmax"), [[0, 0, 1], [0, 1, 0]])
+    np.testing.assert_allclose(pm.normalized("rank"), [[0, 0.5, 1], [0, 1, 0.5]])
+    assert LearnedDefault().fit(DecisionTreeClassifier(), pm).best_index_ == 1
+    failed = PerformanceMatrix.from_scores([[np.inf, np.inf], [0.1, 0.2]], candidates[:2])
+    with pytest.raises(ValueError, match="Every candidate setting failed on task 0"):
+        failed.normalized()
+
+
+def test_dataset_ids_of_mixed_types_keep_their_types():
+    # Regression: numpy turned the ids {0, "b"} into the strings "0" and "b".
+    X, y, _ = make_linear_tasks(n_tasks=2, n_samples=20, random_state=0)
+    pm = PerformanceMatrix(Ridge(), {"alpha": [0.1]}).fit(
+        {0: (X[:20], y[:20]), "b": (X[20:], y[20:])})
+    assert pm.tasks_.tolist() == [0, "b"]
+    assert pm.drop_tasks([0]).tasks_.tolist() == ["b"]
+    same = PerformanceMatrix(Ridge(), {"alpha": [0.1]}).fit({3: (X[:20], y[:20]),
+                                                             5: (X[20:], y[20:])})
+    assert same.tasks_.dtype.kind == "i"

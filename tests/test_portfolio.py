@@ -150,3 +150,27 @@ def test_portfolio_beats_its_best_single_member_on_mixed_tasks():
     assert len({learner_gamma for learner_gamma in gammas}) == 2  # both members get used
     # Measured: portfolio 0.82, its best single member 0.75 (mean query accuracy, 8 tasks).
     assert np.mean(chosen) > np.mean(single) + 0.04
+
+
+def test_halving_on_a_task_too_small_to_halve_compares_on_all_rows(fitted):
+    # Regression: HalvingGridSearchCV refused a 15-row, 3-class task (it needs 2 rows per
+    # class and fold in its first round) with an error that named no fix.
+    rng = np.random.RandomState(0)
+    X_new = rng.normal(size=(15, 2))
+    y_new = np.tile([0, 1, 2], 5)
+    X_new[:, 0] += y_new
+    halving = Portfolio(size=3, search="halving").fit(SVC(), fitted.hyperparams_.matrix_)
+    grid = Portfolio(size=3).fit(SVC(), fitted.hyperparams_.matrix_)
+    assert halving.select(SVC(), X_new, y_new) == grid.select(SVC(), X_new, y_new)
+    assert "iter" not in halving.compare(SVC(), X_new, y_new).cv_results_
+
+
+def test_a_tie_keeps_the_first_member():
+    candidates = [{"C": c} for c in (1.0, 2.0, 3.0)]
+    pm = PerformanceMatrix.from_scores([[1.0, 0.9, 0.8], [0.7, 0.8, 1.0]], candidates)
+    portfolio = Portfolio(size=3).fit(SVC(), pm)
+    X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=30, random_state=0)
+    X_new = X_new + 10 * (2 * y_new[:, None] - 1)  # every member separates it
+    scores = portfolio.compare(SVC(), X_new, y_new).cv_results_["mean_test_score"]
+    np.testing.assert_array_equal(scores, 1.0)
+    assert portfolio.select(SVC(), X_new, y_new) == portfolio.portfolio_[0]

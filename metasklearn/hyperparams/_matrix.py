@@ -259,8 +259,8 @@ class PerformanceMatrix(BaseEstimator):
         method : {"minmax", "rank"}, default="minmax"
             ``"minmax"``: (score - worst) / (best - worst); ``"rank"``: the
             average rank of the setting among the task's settings, scaled
-            to [0, 1]. A failed (NaN) setting gets 0; a task on which all
-            settings tie gives them all 1.
+            to [0, 1]. A failed setting (NaN, or an infinite score) gets 0;
+            a task on which all settings tie gives them all 1.
 
         Returns
         -------
@@ -344,7 +344,11 @@ def _as_datasets(X, y, groups):
                 )
             X_t, y_t = check_X_y(*pair, accept_sparse=["csr", "csc"], ensure_all_finite=False)
             datasets.append((X_t, y_t))
-        tasks = np.array([task for task, _ in items])
+        ids = [task for task, _ in items]
+        tasks = np.array(ids)
+        if tasks.tolist() != ids:
+            # numpy would turn {0: ..., "b": ...} into the strings "0" and "b".
+            tasks = np.array(ids, dtype=object)
         return tasks, datasets
     if y is None:
         raise ValueError("y is required with an array X; or pass a list of (X, y) datasets.")
@@ -372,8 +376,26 @@ def _candidates(estimator, param_grid, param_distributions, n_iter, random_state
     _check_names(estimator, names, owner)
     own = estimator.get_params()
     defaults = {name: own[name] for name in names}
+    loose = [name for name in names if _int_means_float(estimator, name)]
     # The estimator's own values go first so that ties keep them.
-    return [defaults] + [params for params in candidates if not _same_setting(params, defaults)]
+    return [defaults] + [params for params in candidates
+                         if not _same_setting(params, defaults, loose)]
+
+
+def _int_means_float(estimator, name):
+    """Whether the parameter ``name`` (``step__param`` too) reads an int as that float.
+
+    Known from scikit-learn's parameter constraints: a parameter with an
+    integer interval (``max_features``, ``min_samples_split``) gives ints a
+    meaning of their own. Unknown parameters keep ints apart, so that a
+    setting is never lost for looking like the default.
+    """
+    owner_name, _, param = name.rpartition("__")
+    owner = estimator.get_params()[owner_name] if owner_name else estimator
+    constraints = getattr(owner, "_parameter_constraints", {}).get(param)
+    if constraints is None:
+        return False
+    return not any(isinstance(c, Interval) and c.type is Integral for c in constraints)
 
 
 def _check_names(estimator, names, owner):
@@ -390,7 +412,9 @@ def _check_names(estimator, names, owner):
 
 
 def _check_task_size(estimator, cv, task, y_task):
-    n_splits = check_cv(cv, y_task, classifier=is_classifier(estimator)).get_n_splits()
+    # LeaveOneOut and friends count their splits from the rows.
+    n_splits = check_cv(cv, y_task, classifier=is_classifier(estimator)).get_n_splits(
+        np.empty((y_task.shape[0], 0)), y_task)
     if y_task.shape[0] < n_splits:
         raise ValueError(
             f"Task {task!r} has {y_task.shape[0]} rows, fewer than the {n_splits} "
@@ -399,11 +423,30 @@ def _check_task_size(estimator, cv, task, y_task):
         )
 
 
-def _same_setting(a, b):
-    """Whether two settings are equal; ``1 == 1.0``, arrays compared by content."""
+def _numeric_kind(value):
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, Integral):
+        return "int"
+    if isinstance(value, Real):
+        return "float"
+    return None
+
+
+def _same_setting(a, b, loose_numbers=()):
+    """Whether two settings are equal, arrays compared by content.
+
+    Numbers must also be of one kind (bool, int, float): scikit-learn can give
+    ``1`` and ``1.0`` different meanings (``max_features=1`` is one feature,
+    ``1.0`` all of them). For the names in ``loose_numbers`` an int equals
+    the same float (``alpha=1`` is ``alpha=1.0``).
+    """
     if a.keys() != b.keys():
         return False
     for name in a:
+        kinds = {_numeric_kind(a[name]), _numeric_kind(b[name])}
+        if len(kinds) > 1 and not (name in loose_numbers and kinds == {"int", "float"}):
+            return False
         try:
             if not bool(a[name] == b[name]):
                 return False
@@ -431,8 +474,14 @@ def _score_setting(estimator, X, y, cv, scoring, error_score, task):
     return float(np.mean(result["test_score"])), float(np.sum(result["fit_time"]))
 
 
+def _failed(scores):
+    # An infinite mean score (a -inf log-likelihood, say) cannot be scaled with the
+    # others; like NaN it marks a setting that failed on the task.
+    return ~np.isfinite(scores)
+
+
 def _check_no_failed_task(scores, tasks):
-    failed = np.isnan(scores).all(axis=1)
+    failed = _failed(scores).all(axis=1)
     if failed.any():
         raise ValueError(
             f"Every candidate setting failed on task {tasks[failed].tolist()[0]!r}; the "
@@ -442,23 +491,26 @@ def _check_no_failed_task(scores, tasks):
 
 
 def _normalize_per_task(scores, tasks):
-    """Min-max scale each task's row; a failed (NaN) setting gets 0, the worst."""
+    """Min-max scale each task's row; a failed (NaN or infinite) setting gets 0, the worst."""
     _check_no_failed_task(scores, tasks)
-    low = np.nanmin(scores, axis=1, keepdims=True)
-    high = np.nanmax(scores, axis=1, keepdims=True)
+    failed = _failed(scores)
+    finite = np.where(failed, np.nan, scores)
+    low = np.nanmin(finite, axis=1, keepdims=True)
+    high = np.nanmax(finite, axis=1, keepdims=True)
     span = high - low
     # A task on which every setting scores the same says nothing about which is best.
-    normalized = np.divide(scores - low, span, out=np.ones_like(scores), where=span > 0)
-    normalized[np.isnan(scores)] = 0.0
+    normalized = np.divide(finite - low, span, out=np.ones_like(scores), where=span > 0)
+    normalized[failed] = 0.0
     return normalized
 
 
 def _rank_per_task(scores, tasks):
     """Average rank within each task scaled to [0, 1]; a failed setting gets 0."""
     _check_no_failed_task(scores, tasks)
-    filled = np.where(np.isnan(scores), -np.inf, scores)
+    failed = _failed(scores)
+    filled = np.where(failed, -np.inf, scores)
     ranks = rankdata(filled, method="average", axis=1) - 1.0
     top = ranks.max(axis=1, keepdims=True)
     normalized = np.divide(ranks, top, out=np.ones_like(ranks), where=top > 0)
-    normalized[np.isnan(scores)] = 0.0
+    normalized[failed] = 0.0
     return normalized

@@ -2,6 +2,7 @@
 
 import numpy as np
 from scipy import sparse
+from sklearn.base import clone
 
 
 def _gamma_scale(X):
@@ -115,6 +116,11 @@ class _ScaledDistribution:
 
 
 def resolve_settings(params, X):
-    """``params`` with every :class:`Scaled` value made concrete for ``X``."""
-    return {name: value.resolve(X) if isinstance(value, Scaled) else value
+    """``params`` for ``X``: every :class:`Scaled` value made concrete, every other one cloned.
+
+    The clone is what ``GridSearchCV`` does with its candidates: an estimator
+    in a setting (a Pipeline step from a grid, or the user's own step kept
+    as the default) must not be fitted in place, nor shared between learners.
+    """
+    return {name: value.resolve(X) if isinstance(value, Scaled) else clone(value, safe=False)
             for name, value in params.items()}

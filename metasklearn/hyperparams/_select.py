@@ -18,7 +18,7 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
     values, so ``GridSearchCV`` tries exactly these settings and
     ``HalvingGridSearchCV`` races them on growing subsamples.
     """
-    n_splits = check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits()
+    n_splits = check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y)
     if len(y) < n_splits:
         raise ValueError(
             f"{owner} compares its settings on the new task by {n_splits}-fold "
@@ -28,6 +28,9 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
     settings = [resolve_settings(params, X) for params in settings]
     grids = [{name: [value] for name, value in params.items()} for params in settings]
     kwargs = dict(cv=cv, scoring=scoring, refit=False, error_score=error_score)
+    if search == "halving" and _too_small_to_halve(estimator, y, n_splits):
+        # Every round would need more rows than the task has: compare on all of them.
+        search = "grid"
     if search == "halving":
         # A fixed seed: the same task gives the same race whatever ran before.
         searcher = HalvingGridSearchCV(estimator, grids, random_state=0, **kwargs)
@@ -43,36 +46,38 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
     return searcher
 
 
+def _too_small_to_halve(estimator, y, n_splits):
+    # HalvingGridSearchCV's smallest round: 2 rows per class and fold for a classifier
+    # (scikit-learn's min_resources="smallest"); it refuses a task with fewer rows.
+    n_classes = np.unique(y).shape[0] if is_classifier(estimator) else 1
+    return 2 * n_splits * n_classes > len(y)
+
+
 def best_of(searcher, settings, X):
-    """The winning setting of a fitted ``compare_settings`` search, resolved for ``X``."""
-    settings = [resolve_settings(params, X) for params in settings]
+    """The winning setting of a fitted ``compare_settings`` search, resolved for ``X``.
+
+    Ties keep the earlier setting (settings come best-first); after halving,
+    the earlier among the last round's survivors (the race decides who survives).
+    """
     results = searcher.cv_results_
     scores = np.asarray(results["mean_test_score"], dtype=float)
     if "iter" in results:
         # Halving: only the last round's survivors are comparable.
-        last = results["iter"] == np.max(results["iter"])
-        scores = np.where(last, scores, -np.inf)
+        scores = np.where(results["iter"] == np.max(results["iter"]), scores, -np.inf)
     scores = np.where(np.isnan(scores), -np.inf, scores)
-    # Candidates follow the order of the grids; ties keep the earlier (better-ranked) setting.
-    index = int(np.argmax(scores))
-    if "iter" in results:
-        index = _halving_index(results, index, settings)
-    return dict(settings[index])
+    positions = np.array([_grid_position(searcher.param_grid, params)
+                          for params in results["params"]])
+    best = scores == scores.max()
+    return resolve_settings(settings[int(positions[best].min())], X)
 
 
-def _halving_index(results, row, settings):
-    """Map a halving result row back to the position of its setting."""
-    params = results["params"][row]
-    for i, candidate in enumerate(settings):
-        if candidate.keys() == params.keys() and all(
-            candidate[k] is params[k] or _equal(candidate[k], params[k]) for k in candidate
-        ):
+def _grid_position(grids, params):
+    """Which single-setting grid a result row's ``params`` came from.
+
+    The searches hand back the grid's own value objects, so identity finds
+    the grid even for values that do not compare equal (estimators).
+    """
+    for i, grid in enumerate(grids):
+        if grid.keys() == params.keys() and all(grid[k][0] is params[k] for k in grid):
             return i
-    raise RuntimeError("winner not among the settings")  # pragma: no cover
-
-
-def _equal(a, b):
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
+    raise RuntimeError("a result row matches no setting")  # pragma: no cover
