@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._seeding import seeded_clone
 from ._validation import check_groups, check_tasks_have_two_classes, task_indices
 from .hyperparams import BaseHyperparams
 from .init import BaseInit
@@ -249,7 +250,7 @@ class MetaEstimator(BaseEstimator):
                 check_tasks_have_two_classes(y, self.tasks_, indices)
 
         rng = check_random_state(self.random_state)
-        estimator = _seeded_clone(self._base_estimator(), self.random_state, rng)
+        estimator = seeded_clone(self._base_estimator(), self.random_state, rng)
         context = dict(n_jobs=self.n_jobs, verbose=self.verbose)
         for strategy in (self.hyperparams_, self.init_):
             if strategy is not None:
@@ -454,20 +455,3 @@ def _adapt(hyperparams, init, estimator, X, y):
     if hyperparams is not None:
         learner.set_params(**hyperparams.select(learner, X, y))
     return init.adapt(learner, X, y)
-
-
-def _seeded_clone(estimator, random_state, rng):
-    """Clone ``estimator``; fill its unset ``random_state`` values from ``rng``.
-
-    Only when the meta-estimator is seeded, so that a fixed ``random_state``
-    makes every learner reproducible while the user's explicit seeds stand.
-    """
-    estimator = clone(estimator)
-    if random_state is None:
-        return estimator
-    unset = {
-        name: rng.randint(np.iinfo(np.int32).max)
-        for name, value in sorted(estimator.get_params().items())
-        if (name == "random_state" or name.endswith("__random_state")) and value is None
-    }
-    return estimator.set_params(**unset)

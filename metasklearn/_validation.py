@@ -27,11 +27,24 @@ def check_groups(groups, n_samples):
             f"groups has {groups.shape[0]} entries but X has {n_samples} rows; pass one "
             "task id per row of X."
         )
-    if groups.dtype.kind == "f" and np.isnan(groups).any():
+    missing = (np.isnan(groups).any() if groups.dtype.kind == "f"
+               else groups.dtype.kind == "O" and any(g is None for g in groups.tolist()))
+    if missing:
         raise ValueError(
-            "groups contains NaN; every row needs a task id. Give the rows without "
-            "a task their own id or drop them before calling fit."
+            f"groups contains {'NaN' if groups.dtype.kind == 'f' else 'None'}; every row needs "
+            "a task id. Give the rows without a task their own id or drop them before "
+            "calling fit."
         )
+    if groups.dtype.kind == "O":
+        kinds = sorted({type(g).__name__ for g in groups.tolist()})
+        try:
+            np.unique(groups)
+        except TypeError:
+            # Tasks are found by sorting the ids, which mixed types (1 and "a") defeat.
+            raise ValueError(
+                f"groups mixes task ids of types {kinds} that cannot be ordered; use one "
+                "type for all ids (for example str)."
+            ) from None
     return groups
 
 

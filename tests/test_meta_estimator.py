@@ -218,6 +218,20 @@ def test_groups_of_wrong_length(blobs):
         meta.predict(X[:3], groups=groups[:2])
 
 
+def test_missing_or_unorderable_task_ids_name_the_problem(blobs):
+    # Regression: None or a mix of int and str ids failed with numpy's "'<' not supported".
+    X, y, groups = blobs
+    ids = groups.astype(object)
+    ids[0] = None
+    with pytest.raises(ValueError, match="groups contains None; every row needs a task id"):
+        MetaEstimator(Ridge()).fit(X, y, groups=ids)
+    ids[0] = "a"
+    with pytest.raises(ValueError, match=r"groups mixes task ids of types \['int', 'str'\]"):
+        MetaEstimator(Ridge()).fit(X, y, groups=ids)
+    ids = groups.astype(str).astype(object)  # one type in an object array is fine
+    assert len(MetaEstimator(Ridge()).fit(X, y, groups=ids).learners_) == 6
+
+
 def test_one_class_task_is_an_error_naming_the_task(blobs):
     X, y, groups = blobs
     y = y.copy()

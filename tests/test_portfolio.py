@@ -174,3 +174,25 @@ def test_a_tie_keeps_the_first_member():
     scores = portfolio.compare(SVC(), X_new, y_new).cv_results_["mean_test_score"]
     np.testing.assert_array_equal(scores, 1.0)
     assert portfolio.select(SVC(), X_new, y_new) == portfolio.portfolio_[0]
+
+
+def test_time_aware_greedy_passes_over_a_setting_that_failed_everywhere():
+    # Regression: a setting that failed on every task (no fit time) aborted the fit.
+    times = np.ones_like(HAND)
+    times[:, 3] = np.nan  # column 3 is normalised 0 on every task: a failed setting
+    chosen, _ = greedy_portfolio(HAND, 5, fit_times=times)
+    assert chosen[-1] == 3
+    times[:, 1] = np.nan  # a useful setting without a time is still an error
+    with pytest.raises(ValueError, match="time_aware needs the fit time"):
+        greedy_portfolio(HAND, 2, fit_times=times)
+
+
+def test_time_aware_best_params_is_the_best_setting_not_the_cheapest():
+    # Regression: best_params_ (what init strategies train with) was the first member,
+    # which a time-aware portfolio picks for being cheap.
+    candidates = [{"C": c} for c in (1.0, 10.0, 100.0)]
+    pm = PerformanceMatrix.from_scores([[0.85, 0.90, 0.60]] * 2, candidates,
+                                       fit_times=[[0.01, 1.0, 1.0]] * 2)
+    portfolio = Portfolio(size=2, time_aware=True).fit(SVC(), pm)
+    assert portfolio.portfolio_[0] == {"C": 1.0}
+    assert portfolio.best_index_ == 1 and portfolio.best_params_ == {"C": 10.0}

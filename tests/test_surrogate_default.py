@@ -10,7 +10,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import make_logistic_tasks
-from metasklearn.hyperparams import (LearnedDefault, PerformanceMatrix, Scaled,
+from metasklearn.hyperparams import (LearnedDefault, NearestTasks, PerformanceMatrix, Scaled,
                                      SurrogateDefault)
 from metasklearn.metafeatures import METAFEATURE_NAMES, compute_metafeatures
 
@@ -147,6 +147,23 @@ def test_random_state_seeds_the_default_surrogate():
     assert not np.array_equal(predictions[0], predictions[2])
 
 
+def test_random_state_seeds_a_given_surrogate_left_unseeded():
+    # Regression: a user's RandomForestRegressor() gave other predictions on every fit.
+    from sklearn.ensemble import RandomForestRegressor
+
+    pm = _matrix()
+    regressor = RandomForestRegressor(n_estimators=5)
+    fits = [SurrogateDefault(regressor=regressor).fit(TREE, pm, random_state=seed)
+            for seed in (0, 0, 1)]
+    X_new, y_new = _dataset(300, 10, 3, 99)
+    predictions = [sd.predict_scores(X_new, y_new) for sd in fits]
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+    assert not np.array_equal(predictions[0], predictions[2])
+    assert regressor.random_state is None
+    seeded = SurrogateDefault(regressor=RandomForestRegressor(n_estimators=5, random_state=7))
+    assert seeded.fit(TREE, pm, random_state=0).regressor_.random_state == 7
+
+
 def test_draws_the_same_candidates_as_the_other_strategies_for_a_seed():
     from scipy.stats import loguniform
 
@@ -190,6 +207,16 @@ def test_bad_input_names_the_problem():
         SurrogateDefault().fit(TREE, bare)
     with pytest.raises(Exception, match="regressor"):
         SurrogateDefault(regressor="trees").fit(TREE, pm)
+    # Regression: other meta-features than compute_metafeatures' were taken as theirs.
+    other = PerformanceMatrix.from_scores(pm.scores_, pm.candidates_,
+                                          meta_features=pm.meta_features_[:, :3],
+                                          meta_feature_names=["a", "b", "c"])
+    for strategy in (SurrogateDefault(), NearestTasks()):
+        with pytest.raises(ValueError, match=r"compares the matrix's meta-features with what "
+                                             r"metasklearn.metafeatures.compute_metafeatures "
+                                             r"gives a new task \(10: log_n_samples.*the "
+                                             r"matrix has \['a', 'b', 'c'\]"):
+            strategy.fit(TREE, other)
     fitted = SurrogateDefault().fit(TREE, pm, random_state=0)
     with pytest.raises(ValueError, match="fitted on 10 meta-features per task and got 3"):
         fitted.design([0.1, 0.2, 0.3])

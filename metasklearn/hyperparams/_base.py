@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..metafeatures import METAFEATURE_NAMES
 from ._matrix import PerformanceMatrix, _candidates, _check_names
 from ._relative import resolve_settings
 
@@ -103,12 +104,8 @@ class _MatrixStrategy(BaseHyperparams):
                 )
             names = sorted({name for params in X.candidates_ for name in params})
             _check_names(estimator, names, name)
-            if self._needs_metafeatures and X.meta_features_ is None:
-                raise ValueError(
-                    f"{name} needs the meta-features of the matrix's tasks. Build it with "
-                    "PerformanceMatrix(..., metafeatures=True) or pass meta_features= to "
-                    "PerformanceMatrix.from_scores."
-                )
+            if self._needs_metafeatures:
+                _check_matrix_metafeatures(X, name)
             if len(X.tasks_) < self._min_tasks:
                 raise ValueError(
                     f"{name} needs at least {self._min_tasks} tasks; the matrix has "
@@ -159,3 +156,24 @@ def _mean_fit_times(fit_times):
     totals = np.where(timed, fit_times, 0.0).sum(axis=0)
     counts = timed.sum(axis=0)
     return np.divide(totals, counts, out=np.full(totals.shape, np.nan), where=counts > 0)
+
+
+def _check_matrix_metafeatures(matrix, owner):
+    """A user matrix's meta-features must be the ones a new task's are compared with."""
+    if matrix.meta_features_ is None:
+        raise ValueError(
+            f"{owner} needs the meta-features of the matrix's tasks. Build it with "
+            "PerformanceMatrix(..., metafeatures=True) or pass meta_features= to "
+            "PerformanceMatrix.from_scores."
+        )
+    expected = list(METAFEATURE_NAMES)
+    names = list(matrix.meta_feature_names_)
+    unnamed = [f"f{i}" for i in range(matrix.meta_features_.shape[1])]  # from_scores' default
+    if names != expected and not (names == unnamed and len(names) == len(expected)):
+        raise ValueError(
+            f"{owner} compares the matrix's meta-features with what "
+            "metasklearn.metafeatures.compute_metafeatures gives a new task "
+            f"({len(expected)}: {', '.join(expected)}), but the matrix has {names}. Compute "
+            "the training tasks' meta-features with compute_metafeatures and pass "
+            "meta_feature_names=list(METAFEATURE_NAMES) to PerformanceMatrix.from_scores."
+        )

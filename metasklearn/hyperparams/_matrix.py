@@ -208,8 +208,12 @@ class PerformanceMatrix(BaseEstimator):
         fit_times : array-like of shape (n_tasks, n_candidates), default=None
             Seconds per (task, setting); ``None`` fills NaN (unknown).
         meta_features : array-like of shape (n_tasks, n_metafeatures), default=None
-            Needed by :class:`NearestTasks`.
+            Needed by :class:`NearestTasks` and :class:`SurrogateDefault`,
+            which compare them with a new task's: the values of
+            :func:`~metasklearn.metafeatures.compute_metafeatures`, in its order.
         meta_feature_names : list of str, default=None
+            ``None`` names them ``f0``, ``f1``...; the two strategies accept
+            that, or the names ``METAFEATURE_NAMES``, and refuse any others.
 
         Returns
         -------

@@ -55,12 +55,15 @@ def greedy_portfolio(normalized, size, *, fit_times=None):
     cost = None
     if fit_times is not None:
         cost = _mean_fit_times(np.asarray(fit_times, dtype=float))
-        if not np.isfinite(cost).all():
+        # A setting that failed on every task has no fit time and nothing to offer
+        # (normalised 0 everywhere): it goes last. Any other untimed setting is an error.
+        useless = ~np.isfinite(cost) & (normalized == 0).all(axis=0)
+        if not (np.isfinite(cost) | useless).all():
             raise ValueError(
                 "time_aware needs the fit time of every setting on at least one task; "
                 "the matrix has settings without any (NaN fit_times)."
             )
-        cost = np.maximum(cost, 1e-9)
+        cost = np.where(useless, np.inf, np.maximum(cost, 1e-9))
     mean_normalized = normalized.mean(axis=0)
     current = np.ones(normalized.shape[0])
     chosen, curve = [], []
@@ -128,9 +131,11 @@ class Portfolio(_MatrixStrategy):
         Their columns in ``candidates_``.
     regret_curve_ : ndarray of shape (size,)
         Mean training regret after each greedy step.
+    best_index_ : int
+        Column in ``candidates_`` of the best single setting by mean
+        normalised score (the first member, unless ``time_aware``).
     best_params_ : dict
-        The first member: the best single setting (what an init strategy
-        is meta-trained with).
+        That setting: what an init strategy is meta-trained with.
 
     Examples
     --------
@@ -208,7 +213,8 @@ class Portfolio(_MatrixStrategy):
             normalized, self.size, fit_times=times
         )
         self.portfolio_ = [dict(self.candidates_[i]) for i in self.portfolio_indices_]
-        self.best_params_ = self._concrete(self.portfolio_[0], X)
+        # Not portfolio_[0]: a time-aware portfolio starts with its cheapest good setting.
+        self._keep_mean_best(normalized, X)
         if verbose:
             print(f"[Portfolio] {self.size} settings, training regret "
                   f"{self.regret_curve_[-1]:.3f}: {self.portfolio_}")

@@ -3,13 +3,14 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import clone, is_regressor
+from sklearn.base import is_regressor
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
+from .._seeding import seeded_clone
 from ..metafeatures import compute_metafeatures
 from ._base import _MatrixStrategy
 from ._relative import Scaled, resolve_settings
@@ -45,7 +46,8 @@ class SurrogateDefault(_MatrixStrategy):
     param_distributions : dict or list of dicts, default=None
     n_iter : int, default=10
     regressor : regressor object, default=None
-        The surrogate, cloned at ``fit``. ``None`` uses
+        The surrogate, cloned at ``fit`` (an unset ``random_state`` of it
+        is filled from ``fit``'s ``random_state``). ``None`` uses
         ``ExtraTreesRegressor(n_estimators=200, min_samples_leaf=5)`` seeded
         by ``random_state``: trees need no scaling of the settings, and
         averaging many randomised trees keeps the few tasks of a collection
@@ -164,12 +166,14 @@ class SurrogateDefault(_MatrixStrategy):
         self.metafeature_min_ = np.nanmin(features, axis=0)
         self.metafeature_max_ = np.nanmax(features, axis=0)
         design = self.design(features)
+        rng = check_random_state(random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
         if self.regressor is None:
-            seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
             regressor = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=5,
                                             random_state=seed)
         else:
-            regressor = clone(self.regressor)
+            # An unset random_state of the user's surrogate is filled from ours.
+            regressor = seeded_clone(self.regressor, random_state, rng)
         self.regressor_ = regressor.fit(design, normalized.ravel())
         return self
 
