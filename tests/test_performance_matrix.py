@@ -216,3 +216,46 @@ def test_dataset_ids_of_mixed_types_keep_their_types():
     same = PerformanceMatrix(Ridge(), {"alpha": [0.1]}).fit({3: (X[:20], y[:20]),
                                                              5: (X[20:], y[20:])})
     assert same.tasks_.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_failed_fits_warn_the_caller_whatever_the_backend(n_jobs):
+    # Regression: with n_jobs=2 the FitFailedWarnings went to the loky workers' stderr.
+    from sklearn.exceptions import FitFailedWarning
+    from sklearn.svm import SVC
+
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=30, random_state=0)
+    y = (y > np.median(y)).astype(int)
+    with pytest.warns(FitFailedWarning) as record:
+        pm = PerformanceMatrix(SVC(), {"C": [1.0, -1.0]}, n_jobs=n_jobs).fit(X, y, groups)
+    messages = [str(w.message) for w in record if w.category is FitFailedWarning]
+    assert len(messages) == 3 and all("C=-1.0" in m and "InvalidParameterError" in m
+                                      for m in messages)
+    assert np.isnan(pm.scores_[:, 1]).all() and np.isfinite(pm.scores_[:, 0]).all()
+
+
+def test_a_misspelt_scoring_is_refused_before_any_fit():
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=30, random_state=0)
+    with pytest.raises(ValueError, match="'scoring' parameter.*Got 'r22' instead"):
+        PerformanceMatrix(Ridge(), {"alpha": [1.0]}, scoring="r22", n_jobs=2).fit(X, y, groups)
+
+
+def test_integer_scaled_settings_resolve_to_counts():
+    # Regression: a Scaled value was always a float, so n_neighbors=Scaled(...) failed on
+    # every task (KNeighborsClassifier refuses 5.48).
+    import pickle
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from metasklearn.hyperparams import Scaled, scaled
+
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=30, random_state=0)
+    y = (y > np.median(y)).astype(int)
+    grid = {"n_neighbors": scaled([0.5, 1.0], "sqrt_n_samples", integer=True)}
+    ld = LearnedDefault(grid).fit(KNeighborsClassifier(), X, y, groups)
+    assert np.isfinite(ld.scores_).all()
+    assert Scaled(1.0, "sqrt_n_samples", integer=True).resolve(X[:30]) == 5
+    assert ld.select(KNeighborsClassifier(), X[:100], y[:100])["n_neighbors"] in (5, 10)
+    assert Scaled(1.0, integer=True) != Scaled(1.0)
+    assert repr(Scaled(2.0, "n_samples", integer=True)) == "Scaled(2.0, 'n_samples', integer=True)"
+    assert pickle.loads(pickle.dumps(Scaled(1.0, integer=True))).integer

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv, cross_validate
 from sklearn.utils import check_random_state, check_X_y
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -159,6 +160,8 @@ class PerformanceMatrix(BaseEstimator):
         self : PerformanceMatrix
         """
         self._validate_params()
+        # A misspelt scorer would otherwise fail every setting, one warning at a time.
+        check_scoring(self.estimator, self.scoring)
         tasks, datasets = _as_datasets(X, y, groups)
         self.candidates_ = _candidates(
             self.estimator, self.param_grid, self.param_distributions, self.n_iter,
@@ -181,10 +184,15 @@ class PerformanceMatrix(BaseEstimator):
             for task, (X_task, y_task) in zip(tasks.tolist(), datasets)
             for params in self.candidates_
         )
+        # Warned here, not in the workers: a process-based backend would print a
+        # worker's warnings to its stderr, out of the caller's reach.
+        for _, _, failure in results:
+            if failure is not None:
+                warnings.warn(failure, FitFailedWarning)
         shape = (len(tasks), len(self.candidates_))
         self.tasks_ = tasks
-        self.scores_ = np.array([score for score, _ in results], dtype=float).reshape(shape)
-        self.fit_times_ = np.array([t for _, t in results], dtype=float).reshape(shape)
+        self.scores_ = np.array([score for score, _, _ in results], dtype=float).reshape(shape)
+        self.fit_times_ = np.array([t for _, t, _ in results], dtype=float).reshape(shape)
         self.meta_features_, self.meta_feature_names_ = None, None
         if self.metafeatures:
             rows = parallel(delayed(compute_metafeatures)(X_t, y_t) for X_t, y_t in datasets)
@@ -461,7 +469,7 @@ def _same_setting(a, b, loose_numbers=()):
 
 
 def _score_setting(estimator, X, y, cv, scoring, error_score, task):
-    """Mean within-task CV score and total fit time of one (task, setting)."""
+    """Mean within-task CV score, total fit time and failure message of one (task, setting)."""
     cv = check_cv(cv, y, classifier=is_classifier(estimator))
     try:
         result = cross_validate(estimator, X, y, cv=cv, scoring=scoring, error_score="raise")
@@ -469,13 +477,10 @@ def _score_setting(estimator, X, y, cv, scoring, error_score, task):
         if error_score == "raise":
             raise
         # One failing fold fails the setting on this task: its mean would be NaN anyway.
-        warnings.warn(
-            f"{estimator!r} failed on task {task!r} and scores {error_score}: "
-            f"{type(exc).__name__}: {exc}",
-            FitFailedWarning,
-        )
-        return float(error_score), np.nan
-    return float(np.mean(result["test_score"])), float(np.sum(result["fit_time"]))
+        failure = (f"{estimator!r} failed on task {task!r} and scores {error_score}: "
+                   f"{type(exc).__name__}: {exc}")
+        return float(error_score), np.nan, failure
+    return float(np.mean(result["test_score"])), float(np.sum(result["fit_time"])), None
 
 
 def _failed(scores):

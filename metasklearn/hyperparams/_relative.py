@@ -41,6 +41,9 @@ class Scaled:
     reference : {"gamma_scale", "n_features", "inv_n_features", "n_samples", \
 "sqrt_n_samples"}, default="gamma_scale"
         The dataset property multiplied.
+    integer : bool, default=False
+        Round the value to the nearest int, for parameters that take a
+        count (``n_neighbors``, ``max_features`` as a number of features).
 
     Examples
     --------
@@ -51,32 +54,39 @@ class Scaled:
     0.5
     >>> Scaled(1.0).resolve(X) == float(1 / (4 * X.var()))  # what gamma="scale" gives
     True
+    >>> Scaled(1.0, "sqrt_n_samples", integer=True).resolve(X)  # sqrt(50) = 7.07
+    7
     """
 
-    def __init__(self, factor, reference="gamma_scale"):
+    integer = False  # what a Scaled pickled before the option resolves to
+
+    def __init__(self, factor, reference="gamma_scale", *, integer=False):
         if reference not in _REFERENCES:
             raise ValueError(
                 f"Scaled reference must be one of {sorted(_REFERENCES)}, got {reference!r}."
             )
         self.factor = float(factor)
         self.reference = reference
+        self.integer = bool(integer)
 
     def resolve(self, X):
         """The concrete value for the dataset ``X``."""
-        return float(self.factor * _REFERENCES[self.reference](X))
+        value = float(self.factor * _REFERENCES[self.reference](X))
+        return int(round(value)) if self.integer else value
 
     def __eq__(self, other):
         return (isinstance(other, Scaled) and self.factor == other.factor
-                and self.reference == other.reference)
+                and self.reference == other.reference and self.integer == other.integer)
 
     def __hash__(self):
-        return hash((self.factor, self.reference))
+        return hash((self.factor, self.reference, self.integer))
 
     def __repr__(self):
-        return f"Scaled({self.factor!r}, {self.reference!r})"
+        integer = ", integer=True" if self.integer else ""
+        return f"Scaled({self.factor!r}, {self.reference!r}{integer})"
 
 
-def scaled(factors, reference="gamma_scale"):
+def scaled(factors, reference="gamma_scale", *, integer=False):
     """Candidates for a grid: :class:`Scaled` values from factors or a distribution.
 
     Parameters
@@ -86,6 +96,8 @@ def scaled(factors, reference="gamma_scale"):
         ``scipy.stats.loguniform(0.01, 100)``) gives a distribution of
         ``Scaled`` values for ``param_distributions``.
     reference : str, default="gamma_scale"
+        As in :class:`Scaled`.
+    integer : bool, default=False
         As in :class:`Scaled`.
 
     Examples
@@ -98,18 +110,20 @@ def scaled(factors, reference="gamma_scale"):
     Scaled(1.56..., 'inv_n_features')
     """
     if hasattr(factors, "rvs"):
-        return _ScaledDistribution(factors, reference)
-    return [Scaled(factor, reference) for factor in factors]
+        return _ScaledDistribution(factors, reference, integer)
+    return [Scaled(factor, reference, integer=integer) for factor in factors]
 
 
 class _ScaledDistribution:
-    def __init__(self, distribution, reference):
+    def __init__(self, distribution, reference, integer=False):
         Scaled(1.0, reference)  # validates the reference now, not at the first draw
         self.distribution = distribution
         self.reference = reference
+        self.integer = integer
 
     def rvs(self, random_state=None):
-        return Scaled(self.distribution.rvs(random_state=random_state), self.reference)
+        return Scaled(self.distribution.rvs(random_state=random_state), self.reference,
+                      integer=self.integer)
 
     def __repr__(self):
         return f"scaled({self.distribution!r}, {self.reference!r})"
