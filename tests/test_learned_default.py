@@ -240,3 +240,27 @@ def test_leave_one_out_cross_validation_within_tasks():
     expected = cross_val_score(Ridge(alpha=10.0), X[rows], y[rows], cv=LeaveOneOut(),
                                scoring="neg_mean_squared_error").mean()
     assert ld.scores_[0, 2] == pytest.approx(expected)
+
+
+def test_a_list_of_grids_may_swap_a_pipeline_step():
+    # Regression: clf__gamma was refused because the pipeline's own clf (a
+    # LogisticRegression) has no gamma; GridSearchCV accepts this grid.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, groups = make_checkerboard_tasks(n_tasks=3, n_samples=30, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    grid = [{"clf": [LogisticRegression()], "clf__C": [0.1]},
+            {"clf": [SVC()], "clf__gamma": [0.1, 1.0]}]
+    ld = _fit(LearnedDefault(grid), pipe, X, y, groups)
+    assert [sorted(c) for c in ld.candidates_] == [["clf", "clf__C"], ["clf", "clf__C"],
+                                                   ["clf", "clf__gamma"], ["clf", "clf__gamma"]]
+    assert ld.candidates_[0]["clf"] is pipe.named_steps["clf"]
+    assert np.isfinite(ld.scores_).all()
+    learner = ld.adapt(pipe, X[:30], y[:30])
+    assert type(learner.named_steps["clf"]) is type(ld.best_params_["clf"])
+    misspelt = [{"clf": [SVC()], "clf__gama": [0.1]}]
+    with pytest.raises(ValueError, match="'clf__gama', which Pipeline does not have. Did you "
+                                         "mean 'clf__gamma'"):
+        _fit(LearnedDefault(misspelt), pipe, X, y, groups)

@@ -102,8 +102,7 @@ class _MatrixStrategy(BaseHyperparams):
                     f"{name} got a fitted PerformanceMatrix together with y or groups; the "
                     "matrix holds the scores, pass it alone."
                 )
-            names = sorted({name for params in X.candidates_ for name in params})
-            _check_names(estimator, names, name)
+            _check_names(estimator, X.candidates_, name)
             if self._needs_metafeatures:
                 _check_matrix_metafeatures(X, name)
             if len(X.tasks_) < self._min_tasks:

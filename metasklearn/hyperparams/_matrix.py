@@ -385,9 +385,10 @@ def _candidates(estimator, param_grid, param_distributions, n_iter, random_state
                              random_state=check_random_state(random_state))
         )
     names = sorted({name for params in candidates for name in params})
-    _check_names(estimator, names, owner)
+    _check_names(estimator, candidates, owner)
     own = estimator.get_params()
-    defaults = {name: own[name] for name in names}
+    # A name only a swapped-in step has (clf__gamma once clf is an SVC) has no default.
+    defaults = {name: own[name] for name in names if name in own}
     loose = [name for name in names if _int_means_float(estimator, name)]
     # The estimator's own values go first so that ties keep them.
     return [defaults] + [params for params in candidates
@@ -410,15 +411,29 @@ def _int_means_float(estimator, name):
     return not any(isinstance(c, Interval) and c.type is Integral for c in constraints)
 
 
-def _check_names(estimator, names, owner):
-    own = estimator.get_params()
+def _check_names(estimator, candidates, owner):
+    """Every setting's names must be parameters of the estimator it makes.
+
+    A setting may swap a step or sub-estimator (``{"clf": SVC(), "clf__gamma": 0.1}``,
+    as a list of grids for ``GridSearchCV`` does); its other names are checked
+    against the estimator with that swap made.
+    """
+    base = estimator.get_params()
+    for params in candidates:
+        swapped = {name: value for name, value in params.items()
+                   if hasattr(value, "get_params") and not isinstance(value, type)}
+        own = clone(estimator).set_params(**swapped).get_params() if swapped else base
+        _check_names_in(own, sorted(params), type(estimator).__name__, owner)
+
+
+def _check_names_in(own, names, estimator_name, owner):
     for name in names:
         if name not in own:
             close = difflib.get_close_matches(name, own, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
                 f"{owner} was given the setting {name!r}, which "
-                f"{type(estimator).__name__} does not have.{hint} Valid names are "
+                f"{estimator_name} does not have.{hint} Valid names are "
                 "listed by estimator.get_params()."
             )
 
