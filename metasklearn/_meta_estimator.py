@@ -246,6 +246,15 @@ class MetaEstimator(BaseEstimator):
         if is_classifier(self):
             check_classification_targets(y)
             self.classes_ = np.unique(y)
+            if self.classes_.shape[0] < 2:
+                # One-class tasks can borrow the other classes from the collection; a
+                # collection of one class has none to borrow.
+                label = self.classes_.tolist()[0]
+                raise ValueError(
+                    f"y holds one class ({label!r}) in every task; a classifier needs at "
+                    "least two classes in the collection. Check the labels, or use a "
+                    "regressor."
+                )
             if not self._single_class_tasks_allowed():
                 check_tasks_have_two_classes(y, self.tasks_, indices)
 

@@ -388,12 +388,57 @@ def test_collinear_features_and_one_row_tasks_give_finite_weights():
     (SGDClassifier(), "loss='log_loss'"),
     (SGDRegressor(loss="huber"), "loss='squared_error'"),
     (SGDRegressor(average=True), "average=False"),
+    # Regression: these were accepted and silently not applied by the MAP.
+    (Ridge(positive=True), r"Ridge\(positive=True\) would not be honoured; set positive=False"),
+    (LogisticRegression(class_weight="balanced"),
+     r"class_weight='balanced'\) would not be honoured; set class_weight=None"),
 ])
 def test_unsupported_estimators_are_refused(estimator, match):
     X, y, groups, _ = _linear(5)
-    y = (y > y.mean()).astype(int) if isinstance(estimator, SGDClassifier) else y
+    if isinstance(estimator, (SGDClassifier, LogisticRegression)):
+        y = (y > y.mean()).astype(int)
     with pytest.raises(ValueError, match=match):
         GaussianPrior().fit(estimator, X, y, groups)
+
+
+def test_one_vs_rest_sgd_classifier_with_more_than_two_classes_is_refused():
+    # Regression: it got softmax weights, and its own predict_proba (one-vs-rest
+    # sigmoids) disagreed with the model the prior was learned for.
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3)
+    y = np.argmax(X @ rng.randn(3, 3), axis=1)
+    groups = np.repeat(np.arange(10), 20)
+    with pytest.raises(ValueError, match="SGDClassifier is one-vs-rest with more than two "
+                                         r"classes \(here 3\).*Use LogisticRegression"):
+        GaussianPrior().fit(SGDClassifier(loss="log_loss"), X, y, groups)
+    prior = GaussianPrior().fit(LogisticRegression(), X, y, groups)
+    assert prior.classes_.tolist() == [0, 1, 2]
+
+
+def test_a_one_step_pipeline_comes_back_as_a_pipeline():
+    # Regression: adapt returned the bare Ridge of Pipeline([("ridge", Ridge())]).
+    X, y, groups, _ = _linear(6)
+    base = Pipeline([("ridge", Ridge())])
+    learner = MetaEstimator(base, init=GaussianPrior(), refit=False).fit(
+        X, y, groups=groups).adapt(X[:5], y[:5])
+    assert type(learner) is Pipeline and list(learner.named_steps) == ["ridge"]
+    bare = GaussianPrior().fit(Ridge(), X, y, groups).adapt(Ridge(), X[:5], y[:5])
+    np.testing.assert_allclose(learner.named_steps["ridge"].coef_, bare.coef_)
+    assert base.steps[0][1] is not learner.named_steps["ridge"]
+
+
+def test_sparse_rows_through_a_pipeline():
+    # Regression: adapt called len() on a sparse matrix ("sparse array length is ambiguous").
+    import scipy.sparse as sp
+    from sklearn.decomposition import TruncatedSVD
+
+    X, y, groups, _ = _linear(6)
+    Xs = sp.csr_matrix(X)
+    base = make_pipeline(TruncatedSVD(2, random_state=0), Ridge())
+    meta = MetaEstimator(base, init=GaussianPrior(), refit=False).fit(Xs, y, groups=groups)
+    dense = MetaEstimator(base, init=GaussianPrior(), refit=False).fit(X, y, groups=groups)
+    np.testing.assert_allclose(meta.adapt(Xs[:5], y[:5]).predict(Xs[:3]),
+                               dense.adapt(X[:5], y[:5]).predict(X[:3]), rtol=1e-6)
 
 
 def test_parameters_and_feature_count_are_checked():

@@ -240,6 +240,18 @@ def test_one_class_task_is_an_error_naming_the_task(blobs):
         MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
 
 
+def test_a_collection_of_one_class_is_refused_whatever_the_strategy(blobs):
+    # Regression: with GaussianPrior (which allows one-class tasks) it was accepted and
+    # predicted [0.5, 0.5] for a classes_ of one label.
+    from metasklearn.init import GaussianPrior
+
+    X, y, groups = blobs
+    for init in (None, GaussianPrior()):
+        with pytest.raises(ValueError, match=r"y holds one class \(0\) in every task"):
+            MetaEstimator(LogisticRegression(), init=init).fit(X, np.zeros_like(y),
+                                                               groups=groups)
+
+
 def test_adapt_with_one_class(blobs):
     X, y, groups = blobs
     meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)

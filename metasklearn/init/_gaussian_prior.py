@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .._validation import task_indices
 from . import _linear_adapters as adapters
@@ -43,10 +43,13 @@ class GaussianPrior(BaseInit):
     :class:`~sklearn.pipeline.Pipeline`: :class:`~sklearn.linear_model.Ridge`
     and :class:`~sklearn.linear_model.SGDRegressor` (``loss="squared_error"``)
     with the Gaussian likelihood; :class:`~sklearn.linear_model.LogisticRegression`
-    and :class:`~sklearn.linear_model.SGDClassifier` (``loss="log_loss"``) with
-    the logistic likelihood (binary) or the softmax likelihood (more than two
-    classes). The MAP is closed form for regressors and found by Newton's
-    method for classifiers; the result is a plain fitted estimator of the
+    with the logistic likelihood (binary) or the softmax likelihood (more than two
+    classes), and :class:`~sklearn.linear_model.SGDClassifier`
+    (``loss="log_loss"``, two classes: with more it is one-vs-rest, not the
+    softmax the prior is over, and is refused). The MAP is closed form for
+    regressors and found by Newton's method for classifiers; it replaces the
+    estimator's own fit, so ``positive=True`` and ``class_weight`` are refused
+    rather than ignored. The result is a plain fitted estimator of the
     base class.
 
     Parameters
@@ -225,6 +228,7 @@ class GaussianPrior(BaseInit):
                                                                  **options)
         else:
             self.classes_ = np.unique(y)
+            adapters.check_classes(estimator, self.classes_.shape[0])
             Y = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(float)
             blocks, reference = self._blocks()
             self.mean_, self.covariance_, self.n_iter_, converged = fit_softmax_prior(
@@ -280,7 +284,7 @@ class GaussianPrior(BaseInit):
         _, final = split_pipeline(estimator)
         check_same_kind(estimator, self.transformer_, "GaussianPrior")
         if self.transformer_ is not None:
-            n_rows = len(X) if hasattr(X, "__len__") else X.shape[0]
+            n_rows = _num_samples(X)
             X = (transform(self.transformer_, X) if n_rows
                  else np.empty((0, self.n_features_in_)))
         if self.transformer_ is None:

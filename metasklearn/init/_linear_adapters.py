@@ -25,6 +25,7 @@ def check_linear(estimator):
     """Return ``"regression"`` or ``"classification"``, or raise for an unsupported estimator."""
     _, final = split_pipeline(estimator)
     name = type(final).__name__
+    _check_no_ignored_settings(final)
     if isinstance(final, Ridge):
         return "regression"
     if isinstance(final, SGDRegressor):
@@ -40,6 +41,35 @@ def check_linear(estimator):
         f"alone or as the last step of a Pipeline; got {name}. Use one of these, or "
         "another init strategy for other estimators."
     )
+
+
+def _check_no_ignored_settings(final):
+    # The MAP replaces the estimator's own fit: a setting that only its fit honours
+    # would be reported by get_params() and silently not applied.
+    params = final.get_params()
+    if params.get("positive"):
+        raise ValueError(
+            f"GaussianPrior's MAP weights are unconstrained, so {type(final).__name__}"
+            "(positive=True) would not be honoured; set positive=False."
+        )
+    if params.get("class_weight") is not None:
+        raise ValueError(
+            f"GaussianPrior's MAP weighs every row alike, so {type(final).__name__}"
+            f"(class_weight={params['class_weight']!r}) would not be honoured; set "
+            "class_weight=None."
+        )
+
+
+def check_classes(estimator, n_classes):
+    """Raise for a model whose multi-class form is not the softmax the prior is over."""
+    _, final = split_pipeline(estimator)
+    if isinstance(final, SGDClassifier) and n_classes > 2:
+        raise ValueError(
+            f"SGDClassifier is one-vs-rest with more than two classes (here {n_classes}), "
+            "but GaussianPrior learns a multinomial (softmax) prior, whose weights it "
+            "would predict with the wrong probabilities. Use LogisticRegression, whose "
+            "multi-class model is multinomial."
+        )
 
 
 def _check_loss(final, loss):

@@ -65,14 +65,15 @@ def transform(transformer, X):
 def attach(estimator, transformer, final):
     """``estimator`` with copies of the fitted transformer steps and the fitted ``final``.
 
-    ``estimator`` is the Pipeline whose last step is ``final`` (or ``final``
-    itself when ``transformer`` is ``None``).
+    ``estimator`` is the Pipeline whose last step is ``final`` (a Pipeline of
+    that one step when ``transformer`` is ``None``), or ``final`` itself.
     """
-    if transformer is None:
+    if not isinstance(estimator, Pipeline):
         return final
     final_name = estimator.steps[-1][0]
     # What set_params(steps=...) would do, without its signature inspection (it
     # dominated the cost of adapting a Pipeline).
-    estimator.steps = [(name, deepcopy(step)) for name, step in transformer.steps]
+    steps = [] if transformer is None else transformer.steps
+    estimator.steps = [(name, deepcopy(step)) for name, step in steps]
     estimator.steps.append((final_name, final))
     return estimator
