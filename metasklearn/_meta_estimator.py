@@ -8,11 +8,13 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.pipeline import Pipeline
+from sklearn.utils import (_safe_indexing, check_array, check_consistent_length,
+                           check_random_state, column_or_1d, get_tags)
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from ._seeding import seeded_clone
 from ._validation import check_groups, check_tasks_have_two_classes, task_indices
@@ -208,6 +210,8 @@ class MetaEstimator(BaseEstimator):
 
     def _validate_X(self, X, *, reset, y="no_validation", tags=None):
         tags = self.__sklearn_tags__() if tags is None else tags
+        if isinstance(self._base_estimator(), Pipeline):
+            return self._validate_pipeline_input(X, reset=reset, y=y, tags=tags)
         kwargs = dict(
             reset=reset,
             accept_sparse=["csr", "csc"] if tags.input_tags.sparse else False,
@@ -218,6 +222,26 @@ class MetaEstimator(BaseEstimator):
         return validate_data(
             self, X, y, y_numeric=tags.estimator_type == "regressor", **kwargs
         )
+
+    def _validate_pipeline_input(self, X, *, reset, y, tags):
+        # A Pipeline's own steps validate X, and may need it as it is: a DataFrame
+        # whose columns a ColumnTransformer picks by name, text for an encoder. Here only
+        # the feature names and count, and y, are checked; rows are taken with
+        # _safe_indexing so every step sees what the user passed.
+        if not hasattr(X, "shape"):  # a list of rows: an array, text kept as objects
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+        X = validate_data(self, X, reset=reset, skip_check_array=True)
+        if _num_samples(X) < 1:
+            raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum "
+                             "of 1 is required by MetaEstimator.")
+        if isinstance(y, str) and y == "no_validation":
+            return X
+        y = column_or_1d(check_array(
+            y, ensure_2d=False, input_name="y",
+            dtype="numeric" if tags.estimator_type == "regressor" else None,
+        ), warn=True)
+        check_consistent_length(X, y)
+        return X, y
 
     def fit(self, X, y, groups=None):
         """Learn settings and a starting point from a collection of tasks.
@@ -238,7 +262,7 @@ class MetaEstimator(BaseEstimator):
         """
         self._validate_params()
         X, y = self._validate_X(X, reset=True, y=y)
-        groups = check_groups(groups, X.shape[0])
+        groups = check_groups(groups, _num_samples(X))
         self.tasks_, indices = task_indices(groups)
         self.n_tasks_ = len(self.tasks_)
         self.hyperparams_ = None if self.hyperparams is None else clone(self.hyperparams)
@@ -286,7 +310,8 @@ class MetaEstimator(BaseEstimator):
         # single task it is that task's learner.
         row_sets = indices if self.n_tasks_ == 1 else indices + [slice(None)]
         learners = Parallel(n_jobs=self.n_jobs)(
-            delayed(_adapt)(self.hyperparams_, self.init_, self.estimator_, X[rows], y[rows])
+            delayed(_adapt)(self.hyperparams_, self.init_, self.estimator_,
+                            _safe_indexing(X, rows), y[rows])
             for rows in row_sets
         )
         self.learners_ = dict(zip(self.tasks_.tolist(), learners))
@@ -356,7 +381,7 @@ class MetaEstimator(BaseEstimator):
         X = self._validate_X(X, reset=False)
         if groups is None:
             return self._call(method, self.population_learner_, None, X)
-        groups = check_groups(groups, X.shape[0])
+        groups = check_groups(groups, _num_samples(X))
         tasks, indices = task_indices(groups)
         parts = [
             self._call(method, self.learners_.get(task, self.population_learner_), task,

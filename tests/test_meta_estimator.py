@@ -3,6 +3,7 @@
 import pickle
 import subprocess
 import sys
+import warnings
 
 import joblib
 import numpy as np
@@ -122,6 +123,77 @@ def test_adapt_keeps_feature_names():
     meta = MetaEstimator(Ridge()).fit(frame, y, groups=groups)
     learner = meta.adapt(frame.iloc[:20], y[:20])
     np.testing.assert_array_equal(learner.feature_names_in_, ["price", "promo"])
+
+
+def _frame_with_text(pd):
+    X, y, groups = make_linear_tasks(n_tasks=6, n_samples=20, n_features=2, random_state=0)
+    frame = pd.DataFrame(X, columns=["price", "promo"])
+    frame["region"] = np.where(X[:, 0] > 0, "north", "south")
+    return frame, y, groups
+
+
+@pytest.mark.parametrize("strategies", ["none", "init", "hyperparams"])
+def test_a_pipeline_that_picks_frame_columns_by_name_and_encodes_text(strategies):
+    # Regression: MetaEstimator.fit turned X into a numeric array first, so a
+    # ColumnTransformer selecting columns by name (or an encoder of text) failed in fit
+    # although the same Pipeline fits on its own.
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from metasklearn.init import GaussianPrior
+
+    frame, y, groups = _frame_with_text(pd)
+    columns = ColumnTransformer([("num", StandardScaler(), ["price", "promo"]),
+                                 ("text", OneHotEncoder(), ["region"])])
+    base = make_pipeline(columns, Ridge())
+    kwargs = {"none": {}, "init": {"init": GaussianPrior()},
+              "hyperparams": {"hyperparams": LearnedDefault({"ridge__alpha": [0.1, 10.0]})}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no feature-name warnings either
+        meta = MetaEstimator(base, **kwargs[strategies]).fit(frame, y, groups=groups)
+        learner = meta.adapt(frame.iloc[:5], y[:5])
+        predictions = meta.predict(frame, groups=groups)
+    assert type(learner) is type(base)
+    np.testing.assert_array_equal(learner.feature_names_in_, ["price", "promo", "region"])
+    rows = groups == groups[0]
+    own = meta.learners_[groups[0]].predict(frame[rows])
+    np.testing.assert_allclose(predictions[rows], own)
+    if strategies == "none":  # each task's learner is the Pipeline fitted on its rows
+        alone = clone(base).fit(frame[rows], y[rows])
+        np.testing.assert_allclose(own, alone.predict(frame[rows]))
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing:\n- "
+                                         "region"):
+        meta.adapt(frame[["price", "promo"]], y)
+    with pytest.raises(ValueError, match="X has 2 features, but MetaEstimator is expecting 3"):
+        meta.adapt(frame[["price", "promo"]].to_numpy(), y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        meta.adapt(frame.iloc[:5], y[:4])
+
+
+def test_a_pipeline_base_keeps_the_frame_for_its_transformer_steps():
+    # Regression: the transformer steps of a learned start were fitted on the validated
+    # array, so the returned Pipeline warned "X has feature names" on every predict.
+    pd = pytest.importorskip("pandas")
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from metasklearn.datasets import make_sinusoid_tasks
+    from metasklearn.init import FOMAML
+
+    X, y, groups = make_sinusoid_tasks(n_tasks=6, n_samples=20, random_state=0)
+    frame = pd.DataFrame(X, columns=["x"])
+    mlp = MLPRegressor(hidden_layer_sizes=(5,), max_iter=3, solver="sgd", random_state=0)
+    meta = MetaEstimator(make_pipeline(StandardScaler(), mlp), random_state=0, refit=False,
+                         init=FOMAML(n_iter=2, meta_batch_size=2, shots=10))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        learner = meta.fit(frame, y, groups=groups).adapt(frame.iloc[:10], y[:10])
+        learner.predict(frame.iloc[:10])
+    assert not [w for w in record if "feature names" in str(w.message)]
+    np.testing.assert_array_equal(learner[0].feature_names_in_, ["x"])
 
 
 def test_random_state_seeds_unset_base_seed_only(blobs):

@@ -11,7 +11,8 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv, cross_validate
-from sklearn.utils import check_random_state, check_X_y
+from sklearn.utils import (_safe_indexing, check_array, check_consistent_length,
+                           check_random_state, check_X_y, column_or_1d)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
@@ -354,8 +355,7 @@ def _as_datasets(X, y, groups):
                 raise ValueError(
                     f"Dataset {task!r} must be a pair (X, y), got {type(pair).__name__}."
                 )
-            X_t, y_t = check_X_y(*pair, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-            datasets.append((X_t, y_t))
+            datasets.append(_check_rows(*pair))
         ids = [task for task, _ in items]
         tasks = np.array(ids)
         if tasks.tolist() != ids:
@@ -364,10 +364,24 @@ def _as_datasets(X, y, groups):
         return tasks, datasets
     if y is None:
         raise ValueError("y is required with an array X; or pass a list of (X, y) datasets.")
-    X, y = check_X_y(X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-    groups = check_groups(groups, X.shape[0])
+    X, y = _check_rows(X, y)
+    groups = check_groups(groups, y.shape[0])
     tasks, indices = task_indices(groups)
-    return tasks, [(X[idx], y[idx]) for idx in indices]
+    return tasks, [(_safe_indexing(X, idx), y[idx]) for idx in indices]
+
+
+def _check_rows(X, y):
+    """``X, y`` with matching rows; X's values are left to the estimator to validate.
+
+    A DataFrame stays one (a Pipeline may pick its columns by name), and
+    text stays text (an encoder step may take it).
+    """
+    if hasattr(X, "iloc"):
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False,
+                                     input_name="y"))
+        check_consistent_length(X, y)
+        return X, y
+    return check_X_y(X, y, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False)
 
 
 def _candidates(estimator, param_grid, param_distributions, n_iter, random_state, owner):
