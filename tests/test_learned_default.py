@@ -61,12 +61,17 @@ def test_a_task_every_setting_fails_on_is_named_with_the_reason_in_a_warning():
 
 
 def test_median_aggregate_differs_from_mean():
-    ld = LearnedDefault({"alpha": [1.0]}, aggregate="median")
-    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)
+    ld = LearnedDefault({"alpha": [0.01, 30.0, 1000.0]}, aggregate="median")
+    X, y, groups = make_linear_tasks(n_tasks=5, n_samples=12, random_state=0)
     _fit(ld, Ridge(), X, y, groups)
     normalized = _normalize_per_task(ld.scores_, ld.tasks_)
-    np.testing.assert_allclose(ld.cv_results_["mean_normalized_score"],
+    assert not np.allclose(np.median(normalized, axis=0), normalized.mean(axis=0))
+    # Regression: the median was stored under mean_normalized_score.
+    np.testing.assert_allclose(ld.cv_results_["median_normalized_score"],
                                np.median(normalized, axis=0))
+    np.testing.assert_allclose(ld.cv_results_["mean_normalized_score"],
+                               normalized.mean(axis=0))
+    assert ld.best_index_ == int(np.argmax(np.median(normalized, axis=0)))
 
 
 def test_estimator_defaults_come_first_once_and_win_ties():

@@ -196,3 +196,16 @@ def test_time_aware_best_params_is_the_best_setting_not_the_cheapest():
     portfolio = Portfolio(size=2, time_aware=True).fit(SVC(), pm)
     assert portfolio.portfolio_[0] == {"C": 1.0}
     assert portfolio.best_index_ == 1 and portfolio.best_params_ == {"C": 10.0}
+
+
+def test_too_large_a_size_is_refused_before_the_matrix_is_scored(monkeypatch):
+    # Regression: the whole matrix was cross-validated before the size was checked.
+    from metasklearn.hyperparams import _matrix
+
+    def no_scoring(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("the matrix was scored")
+
+    monkeypatch.setattr(_matrix, "_score_setting", no_scoring)
+    X, y, groups = make_checkerboard_tasks(n_tasks=3, n_samples=30, random_state=0)
+    with pytest.raises(ValueError, match="size 8 cannot be taken from 3 candidate settings"):
+        Portfolio({"C": [0.1, 10.0]}).fit(SVC(), X, y, groups)

@@ -68,9 +68,11 @@ class LearnedDefault(_MatrixStrategy):
         Total fit time in seconds of each (task, setting) cross-validation
         (NaN where the setting failed).
     cv_results_ : dict of arrays
-        One row per candidate: ``params``, ``mean_normalized_score``,
-        ``rank_normalized_score``, ``mean_score`` and one ``task_<id>_score``
-        column per task. ``pandas.DataFrame(cv_results_)`` gives the table.
+        One row per candidate: ``params``, ``mean_normalized_score`` (and
+        ``median_normalized_score`` with ``aggregate="median"``),
+        ``rank_normalized_score`` (by the aggregate chosen), ``mean_score``
+        and one ``task_<id>_score`` column per task.
+        ``pandas.DataFrame(cv_results_)`` gives the table.
     best_index_ : int
         Index of the chosen setting in ``candidates_``.
     best_params_ : dict
@@ -154,7 +156,8 @@ class LearnedDefault(_MatrixStrategy):
         aggregated = combine(normalized, axis=0)
         self.best_index_ = int(np.argmax(aggregated))
         self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
-        self.cv_results_ = _results_table(self.candidates_, self.tasks_, self.scores_, aggregated)
+        self.cv_results_ = _results_table(self.candidates_, self.tasks_, self.scores_,
+                                          normalized, self.aggregate)
         return self
 
     def select(self, estimator, X, y):
@@ -163,7 +166,7 @@ class LearnedDefault(_MatrixStrategy):
         return resolve_settings(self.candidates_[self.best_index_], X)
 
 
-def _results_table(candidates, tasks, scores, aggregated):
+def _results_table(candidates, tasks, scores, normalized, aggregate):
     """One row per setting, as ``cv_results_`` of a search (``pandas.DataFrame``-ready)."""
     results = {"params": list(candidates)}
     names = sorted({name for params in candidates for name in params})
@@ -173,7 +176,11 @@ def _results_table(candidates, tasks, scores, aggregated):
             if name in params:
                 column[i] = params[name]
         results[f"param_{name}"] = column
-    results["mean_normalized_score"] = aggregated
+    results["mean_normalized_score"] = normalized.mean(axis=0)
+    if aggregate == "median":
+        results["median_normalized_score"] = np.median(normalized, axis=0)
+    # Ranked by what the setting was chosen by.
+    aggregated = results[f"{aggregate}_normalized_score"]
     order = np.argsort(-aggregated, kind="stable")
     ranks = np.empty(len(order), dtype=np.int32)
     ranks[order] = np.arange(1, len(order) + 1)

@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _MatrixStrategy, _mean_fit_times
+from ._matrix import PerformanceMatrix, _candidates
 from ._relative import resolve_settings
 from ._select import best_of, compare_settings
 
@@ -46,11 +47,7 @@ def greedy_portfolio(normalized, size, *, fit_times=None):
     """
     normalized = np.asarray(normalized, dtype=float)
     n_candidates = normalized.shape[1]
-    if not 1 <= size <= n_candidates:
-        raise ValueError(
-            f"A portfolio of size {size} cannot be taken from {n_candidates} candidate "
-            "settings; lower size or give more settings."
-        )
+    _check_size(size, n_candidates)
     regret = 1.0 - normalized
     cost = None
     if fit_times is not None:
@@ -80,6 +77,14 @@ def greedy_portfolio(normalized, size, *, fit_times=None):
         current = np.minimum(current, regret[:, pick])
         curve.append(current.mean())
     return chosen, np.array(curve)
+
+
+def _check_size(size, n_candidates):
+    if not 1 <= size <= n_candidates:
+        raise ValueError(
+            f"A portfolio of size {size} cannot be taken from {n_candidates} candidate "
+            "settings; lower size or give more settings."
+        )
 
 
 class Portfolio(_MatrixStrategy):
@@ -206,6 +211,11 @@ class Portfolio(_MatrixStrategy):
         self : Portfolio
         """
         self._validate_params()
+        if not isinstance(X, PerformanceMatrix):
+            # Before the matrix's many cross-validations, not after them.
+            _check_size(self.size, len(_candidates(
+                estimator, self.param_grid, self.param_distributions, self.n_iter,
+                random_state, "Portfolio")))
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
         normalized = self._store_matrix(matrix)
         times = matrix.fit_times_ if self.time_aware else None
