@@ -232,8 +232,7 @@ class MetaEstimator(BaseEstimator):
             X = check_array(X, dtype=None, ensure_all_finite=False)
         X = validate_data(self, X, reset=reset, skip_check_array=True)
         if _num_samples(X) < 1:
-            raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum "
-                             "of 1 is required by MetaEstimator.")
+            raise ValueError("MetaEstimator got X with 0 rows; pass at least one row.")
         if isinstance(y, str) and y == "no_validation":
             return X
         y = column_or_1d(check_array(

@@ -170,6 +170,8 @@ def test_a_pipeline_that_picks_frame_columns_by_name_and_encodes_text(strategies
         meta.adapt(frame[["price", "promo"]].to_numpy(), y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         meta.adapt(frame.iloc[:5], y[:4])
+    with pytest.raises(ValueError, match="MetaEstimator got X with 0 rows"):
+        meta.adapt(frame.iloc[:0], y[:0])
 
 
 def test_a_pipeline_base_keeps_the_frame_for_its_transformer_steps():
