@@ -203,7 +203,11 @@ class MetaEstimator(BaseEstimator):
             # Tasks are split by rows of a 1-D target; multi-label y is not supported.
             tags.classifier_tags.multi_label = False
         tags.regressor_tags = deepcopy(base.regressor_tags)
-        tags.input_tags.sparse = base.input_tags.sparse
+        # A bare estimator's rows reach the init strategy as they are; a Pipeline's
+        # first step decides what it takes.
+        takes_sparse = (isinstance(self._base_estimator(), Pipeline) or self.init is None
+                        or self.init._takes_sparse_rows)
+        tags.input_tags.sparse = base.input_tags.sparse and takes_sparse
         tags.input_tags.allow_nan = base.input_tags.allow_nan
         tags.target_tags.required = True
         return tags
@@ -228,13 +232,19 @@ class MetaEstimator(BaseEstimator):
         # whose columns a ColumnTransformer picks by name, text for an encoder. Here only
         # the feature names and count, and y, are checked; rows are taken with
         # _safe_indexing so every step sees what the user passed.
-        if not hasattr(X, "shape"):  # a list of rows: an array, text kept as objects
-            X = check_array(X, dtype=None, ensure_all_finite=False)
+        if not hasattr(X, "iloc"):
+            # 2-D, rows indexable (CSR / CSC), text kept as objects; a DataFrame stays one.
+            X = check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=0,
+                            accept_sparse=["csr", "csc"] if tags.input_tags.sparse else False)
         X = validate_data(self, X, reset=reset, skip_check_array=True)
         if _num_samples(X) < 1:
             raise ValueError("MetaEstimator got X with 0 rows; pass at least one row.")
         if isinstance(y, str) and y == "no_validation":
             return X
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = column_or_1d(check_array(
             y, ensure_2d=False, input_name="y",
             dtype="numeric" if tags.estimator_type == "regressor" else None,

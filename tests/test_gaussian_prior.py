@@ -476,3 +476,16 @@ def test_beats_pooled_and_per_task_on_held_out_tasks():
     mse = {k: np.mean(v) for k, v in errors.items()}
     assert mse["ours"] < 0.8 * mse["per-task"]
     assert mse["ours"] < 0.8 * mse["pooled"]
+
+
+def test_sparse_input_tag_says_what_fit_takes():
+    # Regression: the tag said sparse for a bare Ridge, whose MAP then refused sparse rows.
+    import scipy.sparse as sp
+    from sklearn.utils import get_tags
+
+    bare = MetaEstimator(Ridge(), init=GaussianPrior())
+    assert not get_tags(bare).input_tags.sparse
+    assert get_tags(MetaEstimator(Ridge())).input_tags.sparse
+    X, y, groups, _ = _linear(4)
+    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data"):
+        bare.fit(sp.csr_matrix(X), y, groups=groups)

@@ -2,6 +2,8 @@
 
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -14,6 +16,9 @@ BASES = [
     LogisticRegression(),
     Ridge(),
     SVC(),
+    # A Pipeline base takes X as the user passed it (its steps validate it): the checks'
+    # 1-D, sparse, NaN and y=None inputs must still get the usual errors.
+    make_pipeline(StandardScaler(with_mean=False), LogisticRegression()),
 ]
 
 # Checks that cannot pass, each with its reason. Empty: every check passes.

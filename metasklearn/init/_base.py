@@ -25,10 +25,14 @@ class BaseInit(BaseEstimator):
     classification task holding one class (a learned prior can: the adapted
     model still predicts every class). Otherwise, and whenever a
     hyperparameter strategy is set, such a task is an error.
+    ``_takes_sparse_rows``: whether ``fit`` accepts sparse rows for the final
+    step (a Pipeline's transformer may densify them first);
+    :class:`~metasklearn.MetaEstimator`'s ``sparse`` input tag follows it.
     """
 
     _min_tasks = 2
     _handles_single_class_tasks = False
+    _takes_sparse_rows = True
 
     def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
         raise NotImplementedError  # pragma: no cover

@@ -160,6 +160,7 @@ class GaussianPrior(BaseInit):
 
     # A community whose rows all hold one class still informs the prior.
     _handles_single_class_tasks = True
+    _takes_sparse_rows = False  # the MAP works on dense rows
 
     _parameter_constraints = {
         "covariance": [StrOptions({"full", "diag"})],
