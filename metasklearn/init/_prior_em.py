@@ -235,7 +235,10 @@ def fit_gaussian_prior(stats, *, diagonal, shrinkage, reg_covar, reml, max_iter,
         if not np.all(np.isfinite(theta)):
             return False
         cov, noise_var = unpack(theta)
-        return noise_var > noise_floor and _is_valid_cov(0.5 * (cov + cov.T))
+        # An EM step never takes a variance below its floor; an extrapolation that
+        # does (log-variances jump far) can underflow the E-step into NaN.
+        return (noise_var > noise_floor and np.all(np.diag(cov) >= (1 - 1e-9) * floor)
+                and _is_valid_cov(0.5 * (cov + cov.T)))
 
     theta = pack(cov, noise_var)
     theta, loglik, n_iter, converged = _squarem(em_step, theta, is_valid, max_iter=max_iter,
