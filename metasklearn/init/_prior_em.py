@@ -127,12 +127,17 @@ def _reml_terms(V, prec, mean_cov):
     return BCB, spread
 
 
-def _is_valid_cov(cov):
+def _is_valid_cov(cov, floor):
+    """Positive definite, finite, and no variance below its floor.
+
+    An EM step never takes a variance below ``floor``; an extrapolation that
+    does (log-variances jump far) can underflow the next E-step into NaN.
+    """
     try:
         np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         return False
-    return bool(np.all(np.isfinite(cov)))
+    return bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= (1 - 1e-9) * floor))
 
 
 def _squarem(em_step, theta, is_valid, *, max_iter, tol, n_rows, log=None):
@@ -235,10 +240,7 @@ def fit_gaussian_prior(stats, *, diagonal, shrinkage, reg_covar, reml, max_iter,
         if not np.all(np.isfinite(theta)):
             return False
         cov, noise_var = unpack(theta)
-        # An EM step never takes a variance below its floor; an extrapolation that
-        # does (log-variances jump far) can underflow the E-step into NaN.
-        return (noise_var > noise_floor and np.all(np.diag(cov) >= (1 - 1e-9) * floor)
-                and _is_valid_cov(0.5 * (cov + cov.T)))
+        return noise_var > noise_floor and _is_valid_cov(0.5 * (cov + cov.T), floor)
 
     theta = pack(cov, noise_var)
     theta, loglik, n_iter, converged = _squarem(em_step, theta, is_valid, max_iter=max_iter,
@@ -383,7 +385,7 @@ def fit_softmax_prior(X1, Y, indices, n_blocks, reference, *, diagonal, shrinkag
         return pack(mean, cov), loglik
 
     def is_valid(theta):
-        return bool(np.all(np.isfinite(theta))) and _is_valid_cov(unpack(theta)[1])
+        return bool(np.all(np.isfinite(theta))) and _is_valid_cov(unpack(theta)[1], floor)
 
     theta, _, n_iter, converged = _squarem(em_step, pack(pooled[0], cov), is_valid,
                                            max_iter=max_iter, tol=tol, n_rows=n_rows, log=log)
