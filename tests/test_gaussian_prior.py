@@ -348,8 +348,21 @@ def test_fit_intercept_false():
     X, y, groups, _ = _linear(20)
     prior = GaussianPrior().fit(Ridge(fit_intercept=False), X, y, groups)
     assert prior.mean_.shape == (2,)
-    learner = prior.adapt(Ridge(fit_intercept=False), X[:5], y[:5])
+    empty = prior.adapt(Ridge(fit_intercept=False), X[:0], y[:0])
+    np.testing.assert_allclose(empty.coef_, prior.mean_)
+    Xn, yn = X[:5], y[:5]
+    learner = prior.adapt(Ridge(fit_intercept=False), Xn, yn)
     assert learner.intercept_ == 0.0
+    prec = np.linalg.inv(prior.covariance_)
+
+    def loss(theta):  # no intercept column
+        r = yn - Xn @ theta
+        return r @ r / (2 * prior.noise_variance_) + (theta - prior.mean_) @ prec @ (
+            theta - prior.mean_) / 2
+
+    np.testing.assert_allclose(learner.coef_, _neg_log_posterior_map(loss, np.zeros(2)),
+                               atol=1e-6)
+    np.testing.assert_allclose(learner.predict(X[:3]), X[:3] @ learner.coef_)
 
 
 # ------------------------------------------------------------- awkward tasks

@@ -66,11 +66,20 @@ def test_distances_are_l1_on_min_max_scaled_meta_features():
 
 
 def test_several_neighbours_are_compared_on_the_new_task():
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
     nt = NearestTasks(n_neighbors=4).fit(TREE, _matrix())
-    X_new, y_new = _dataset(120, 2, 2, 7)
+    # An XOR task: the nearest neighbours (small, two classes) want depth 1, which cannot
+    # split it; only the comparison on the task itself finds depth 8.
+    rng = np.random.RandomState(0)
+    X_new = rng.normal(size=(120, 2))
+    y_new = ((X_new[:, 0] > 0) ^ (X_new[:, 1] > 0)).astype(int)
     # Nearest first: the two small tasks' depth 1, then the large tasks' depth 8.
     assert nt.candidates_for(X_new, y_new) == [{"max_depth": 1}, {"max_depth": 8}]
-    assert nt.select(TREE, X_new, y_new) in ({"max_depth": 1}, {"max_depth": 8})
+    search = GridSearchCV(TREE, [{"max_depth": [1]}, {"max_depth": [8]}],
+                          cv=StratifiedKFold(3)).fit(X_new, y_new)
+    assert search.best_params_ == {"max_depth": 8}
+    assert nt.select(TREE, X_new, y_new) == {"max_depth": 8}
 
 
 def test_in_a_meta_estimator_on_grouped_rows():
@@ -82,7 +91,12 @@ def test_in_a_meta_estimator_on_grouped_rows():
     assert meta.hyperparams_.matrix_.meta_features_.shape == (4, len(METAFEATURE_NAMES))
     learner = meta.adapt(X[:60], y[:60])
     assert type(learner) is DecisionTreeClassifier
-    assert learner.max_depth in (None, 1, 3)
+    # The setting is the one select picks for these rows, and the tree is fitted on them.
+    expected = meta.hyperparams_.select(TREE, X[:60], y[:60])
+    assert learner.max_depth == expected["max_depth"]
+    alone = DecisionTreeClassifier(random_state=learner.random_state, **expected)
+    alone.fit(X[:60], y[:60])
+    np.testing.assert_array_equal(learner.predict(X), alone.predict(X))
 
 
 def test_adapt_on_the_hyperparameters_only_path():

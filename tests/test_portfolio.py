@@ -88,10 +88,24 @@ def test_selection_at_adapt_is_grid_search_over_the_members(fitted):
     assert not hasattr(portfolio, "cv_results_")
 
 
-def test_halving_search_picks_a_member(fitted):
+def test_halving_search_races_the_members(fitted):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
     X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=90, random_state=6)
     halving = Portfolio(size=3, search="halving").fit(SVC(), fitted.hyperparams_.matrix_)
-    assert halving.select(SVC(), X_new, y_new) in halving.portfolio_
+    results = halving.compare(SVC(), X_new, y_new).cv_results_
+    assert "iter" in results and np.max(results["iter"]) >= 1  # a race, not one grid round
+    grids = [{name: [value] for name, value in params.items()}
+             for params in halving.portfolio_]
+    race = HalvingGridSearchCV(SVC(), grids, cv=StratifiedKFold(3), random_state=0,
+                               refit=False).fit(X_new, y_new)
+    np.testing.assert_allclose(results["mean_test_score"], race.cv_results_["mean_test_score"])
+    last = race.cv_results_["iter"] == np.max(race.cv_results_["iter"])
+    scores = np.where(last, race.cv_results_["mean_test_score"], -np.inf)
+    winners = [race.cv_results_["params"][i] for i in np.flatnonzero(scores == scores.max())]
+    first = min(halving.portfolio_.index(w) for w in winners)
+    assert halving.select(SVC(), X_new, y_new) == halving.portfolio_[first]
 
 
 def test_too_small_a_new_task_names_the_fix(fitted):

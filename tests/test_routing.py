@@ -98,13 +98,20 @@ def test_cross_validate_with_few_shot_scorer_matches_manual_loop(collection, rou
 def test_score_receives_held_out_groups(collection, routing):
     X, y, groups = collection
     result = cross_validate(
-        MetaEstimator(Ridge()), X, y, cv=GroupKFold(3), params={"groups": groups}
+        MetaEstimator(Ridge()), X, y, cv=GroupKFold(3), params={"groups": groups},
+        return_train_score=True,
     )
-    manual = []
+    manual, train_manual, train_pooled = [], [], []
     for train, test in GroupKFold(3).split(X, y, groups):
         meta = MetaEstimator(Ridge()).fit(X[train], y[train], groups=groups[train])
         manual.append(meta.score(X[test], y[test], groups=groups[test]))
+        train_manual.append(meta.score(X[train], y[train], groups=groups[train]))
+        train_pooled.append(meta.score(X[train], y[train]))
     np.testing.assert_allclose(result["test_score"], manual)
+    # Held-out tasks all go to the population learner; on the training rows the groups
+    # decide between each task's own learner and the population one, so they must arrive.
+    np.testing.assert_allclose(result["train_score"], train_manual)
+    assert not np.allclose(train_manual, train_pooled)
 
 
 def test_pipeline_routes_groups_to_the_meta_estimator(collection, routing):

@@ -182,9 +182,13 @@ def test_works_inside_meta_estimator_and_adapt_uses_the_predicted_setting():
         {"C": [0.01, 1.0]}, cv=2), random_state=0).fit(X, y, groups=groups)
     X_new, y_new, _ = make_logistic_tasks(n_tasks=1, n_samples=40, random_state=1)
     learner = meta.adapt(X_new, y_new)
-    chosen = meta.hyperparams_.select(LogisticRegression(), X_new, y_new)
+    strategy = meta.hyperparams_
+    chosen = strategy.select(LogisticRegression(), X_new, y_new)
+    # The predicted best, not the first or the mean-best candidate.
+    assert chosen == strategy.candidates_[int(np.argmax(strategy.predict_scores(X_new, y_new)))]
     assert isinstance(learner, LogisticRegression) and learner.C == chosen["C"]
-    assert hasattr(learner, "coef_")
+    alone = LogisticRegression(C=chosen["C"], random_state=learner.random_state).fit(X_new, y_new)
+    np.testing.assert_allclose(learner.coef_, alone.coef_)
 
 
 def test_scaled_settings_are_resolved_on_the_new_dataset():

@@ -88,18 +88,24 @@ class SurrogateDefault(_MatrixStrategy):
     Examples
     --------
     >>> from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+    >>> from sklearn.ensemble import ExtraTreesRegressor
     >>> from sklearn.tree import DecisionTreeClassifier
     >>> from metasklearn.hyperparams import SurrogateDefault
     >>> datasets = [load_iris(return_X_y=True), load_breast_cancer(return_X_y=True)]
     >>> tree = DecisionTreeClassifier(random_state=0)
-    >>> sd = SurrogateDefault({"max_depth": [1, 3, None]}).fit(tree, datasets, random_state=0)
+    >>> # Two training datasets give six (dataset, setting) rows: leaves of one row
+    >>> surrogate = ExtraTreesRegressor(50, random_state=0)
+    >>> sd = SurrogateDefault({"max_depth": [1, 3, None]}, regressor=surrogate)
+    >>> sd = sd.fit(tree, datasets, random_state=0)
+    >>> sd.candidates_
+    [{'max_depth': None}, {'max_depth': 1}, {'max_depth': 3}]
     >>> sd.setting_feature_names_.tolist()
     ['max_depth', 'max_depth=None']
     >>> X_new, y_new = load_wine(return_X_y=True)
-    >>> sd.predict_scores(X_new, y_new).shape  # one predicted score per candidate
-    (3,)
-    >>> sd.select(tree, X_new, y_new) in sd.candidates_
-    True
+    >>> sd.predict_scores(X_new, y_new).round(2)  # one predicted score per candidate
+    array([0.84, 0.  , 0.99])
+    >>> sd.select(tree, X_new, y_new)  # the best predicted, for one fit
+    {'max_depth': 3}
     """
 
     _parameter_constraints = {
