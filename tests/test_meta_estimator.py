@@ -201,7 +201,11 @@ def test_a_pipeline_base_keeps_the_frame_for_its_transformer_steps():
 def test_random_state_seeds_unset_base_seed_only(blobs):
     X, y, groups = blobs
     meta = MetaEstimator(MLPClassifier(max_iter=20), random_state=0).fit(X, y, groups=groups)
-    assert isinstance(meta.estimator_.random_state, int)
+    # The first draw of the meta-estimator's own generator, so each seed gives its own.
+    assert meta.estimator_.random_state == np.random.RandomState(0).randint(2**31 - 1)
+    other = MetaEstimator(MLPClassifier(max_iter=20), random_state=1, refit=False)
+    assert other.fit(X, y, groups=groups).estimator_.random_state == (
+        np.random.RandomState(1).randint(2**31 - 1))
     explicit = MetaEstimator(MLPClassifier(max_iter=20, random_state=7), random_state=0)
     assert explicit.fit(X, y, groups=groups).estimator_.random_state == 7
     unseeded = MetaEstimator(MLPClassifier(max_iter=20)).fit(X, y, groups=groups)

@@ -155,7 +155,11 @@ def test_split_groups_routed_in_cross_val_score():
     cv = SupportQuerySplit(shots=3, random_state=0)
     assert cv.get_metadata_routing().split.requests["groups"] is True
     scores = cross_val_score(Ridge(), X, y, groups=groups, cv=cv)
-    assert scores.shape == (1,)
+    # The split is per task (3 support rows from each) only if groups reached it.
+    support, query = next(cv.split(X, y, groups))
+    assert np.bincount(groups[support]).tolist() == [3, 3]
+    expected = Ridge().fit(X[support], y[support]).score(X[query], y[query])
+    np.testing.assert_allclose(scores, [expected])
 
 
 def test_split_too_small_task_error():
