@@ -149,10 +149,12 @@ class MetaEstimator(BaseEstimator):
     >>> meta = meta.fit(X, y, groups=groups)
     >>> meta.n_tasks_
     8
+    >>> meta.best_params_  # learned across the 8 tasks (Ridge's own alpha is 1.0)
+    {'alpha': 0.1}
     >>> X_new, y_new, _ = make_linear_tasks(n_tasks=1, n_samples=10, random_state=1)
     >>> learner = meta.adapt(X_new, y_new)
-    >>> type(learner).__name__
-    'Ridge'
+    >>> type(learner).__name__, learner.alpha
+    ('Ridge', 0.1)
     """
 
     _parameter_constraints = {

@@ -88,15 +88,17 @@ class LearnedDefault(_MatrixStrategy):
     --------
     >>> from sklearn.svm import SVC
     >>> from metasklearn import MetaEstimator
-    >>> from metasklearn.datasets import make_logistic_tasks
+    >>> from metasklearn.datasets import make_checkerboard_tasks
     >>> from metasklearn.hyperparams import LearnedDefault
-    >>> X, y, groups = make_logistic_tasks(n_tasks=6, n_samples=30, random_state=0)
-    >>> meta = MetaEstimator(SVC(), hyperparams=LearnedDefault({"C": [0.1, 1, 10]}),
+    >>> X, y, groups = make_checkerboard_tasks(n_tasks=6, n_samples=40, random_state=0)
+    >>> meta = MetaEstimator(SVC(), hyperparams=LearnedDefault({"C": [0.1, 10, 100]}),
     ...                      random_state=0).fit(X, y, groups=groups)
-    >>> meta.hyperparams_.scores_.shape
-    (6, 3)
-    >>> sorted(meta.best_params_)
-    ['C']
+    >>> meta.hyperparams_.scores_.shape  # 6 tasks x (SVC's own C=1.0 and the grid)
+    (6, 4)
+    >>> meta.hyperparams_.cv_results_["mean_normalized_score"].round(2)
+    array([0.74, 0.  , 0.97, 0.96])
+    >>> meta.best_params_
+    {'C': 10}
     """
 
     _parameter_constraints = {
