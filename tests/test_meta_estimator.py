@@ -166,7 +166,8 @@ def test_a_pipeline_that_picks_frame_columns_by_name_and_encodes_text(strategies
     with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing:\n- "
                                          "region"):
         meta.adapt(frame[["price", "promo"]], y)
-    with pytest.raises(ValueError, match="X has 2 features, but MetaEstimator is expecting 3"):
+    with pytest.warns(UserWarning, match="X does not have valid feature names"), \
+            pytest.raises(ValueError, match="X has 2 features, but MetaEstimator is expecting 3"):
         meta.adapt(frame[["price", "promo"]].to_numpy(), y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         meta.adapt(frame.iloc[:5], y[:4])
