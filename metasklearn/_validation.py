@@ -28,7 +28,7 @@ def check_groups(groups, n_samples):
             "task id per row of X."
         )
     missing = (np.isnan(groups).any() if groups.dtype.kind == "f"
-               else groups.dtype.kind == "O" and any(g is None for g in groups.tolist()))
+               else groups.dtype.kind == "O" and np.equal(groups, None).any())
     if missing:
         raise ValueError(
             f"groups contains {'NaN' if groups.dtype.kind == 'f' else 'None'}; every row needs "
@@ -36,11 +36,11 @@ def check_groups(groups, n_samples):
             "calling fit."
         )
     if groups.dtype.kind == "O":
-        kinds = sorted({type(g).__name__ for g in groups.tolist()})
         try:
             np.unique(groups)
         except TypeError:
             # Tasks are found by sorting the ids, which mixed types (1 and "a") defeat.
+            kinds = sorted({type(g).__name__ for g in groups.tolist()})
             raise ValueError(
                 f"groups mixes task ids of types {kinds} that cannot be ordered; use one "
                 "type for all ids (for example str)."
