@@ -111,9 +111,11 @@ class _MatrixStrategy(BaseHyperparams):
                     f"{len(X.tasks_)}."
                 )
             return X
-        # Checked here so the error names the strategy, not the matrix.
-        _candidates(estimator, self.param_grid, self.param_distributions, self.n_iter,
-                    random_state, name)
+        # Checked here so the error names the strategy, not the matrix, and before
+        # the matrix's many cross-validations.
+        self._check_candidates(_candidates(
+            estimator, self.param_grid, self.param_distributions, self.n_iter,
+            random_state, name))
         matrix = PerformanceMatrix(
             estimator, self.param_grid, param_distributions=self.param_distributions,
             n_iter=self.n_iter, cv=self.cv, scoring=self.scoring,
@@ -121,6 +123,9 @@ class _MatrixStrategy(BaseHyperparams):
             n_jobs=n_jobs, random_state=random_state, verbose=verbose,
         )
         return matrix.fit(X, y, groups)
+
+    def _check_candidates(self, candidates):
+        """Refuse settings the strategy cannot use (a subclass hook; all are fine here)."""
 
     @staticmethod
     def _concrete(params, X):

@@ -154,12 +154,11 @@ class LearnedDefault(_MatrixStrategy):
         self._validate_params()
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
         normalized = self._store_matrix(matrix)
-        combine = np.mean if self.aggregate == "mean" else np.median
-        aggregated = combine(normalized, axis=0)
-        self.best_index_ = int(np.argmax(aggregated))
-        self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
         self.cv_results_ = _results_table(self.candidates_, self.tasks_, self.scores_,
                                           normalized, self.aggregate)
+        aggregated = self.cv_results_[f"{self.aggregate}_normalized_score"]
+        self.best_index_ = int(np.argmax(aggregated))
+        self.best_params_ = self._concrete(self.candidates_[self.best_index_], X)
         return self
 
     def select(self, estimator, X, y):

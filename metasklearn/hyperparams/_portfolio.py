@@ -7,7 +7,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _MatrixStrategy, _mean_fit_times
-from ._matrix import PerformanceMatrix, _candidates
 from ._relative import resolve_settings
 from ._select import best_of, compare_settings
 
@@ -211,11 +210,6 @@ class Portfolio(_MatrixStrategy):
         self : Portfolio
         """
         self._validate_params()
-        if not isinstance(X, PerformanceMatrix):
-            # Before the matrix's many cross-validations, not after them.
-            _check_size(self.size, len(_candidates(
-                estimator, self.param_grid, self.param_distributions, self.n_iter,
-                random_state, "Portfolio")))
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
         normalized = self._store_matrix(matrix)
         times = matrix.fit_times_ if self.time_aware else None
@@ -229,6 +223,9 @@ class Portfolio(_MatrixStrategy):
             print(f"[Portfolio] {self.size} settings, training regret "
                   f"{self.regret_curve_[-1]:.3f}: {self.portfolio_}")
         return self
+
+    def _check_candidates(self, candidates):
+        _check_size(self.size, len(candidates))
 
     def compare(self, estimator, X, y):
         """The fitted (not refit) search comparing the members on ``X, y``.
