@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy.stats import loguniform
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.svm import SVC
@@ -210,14 +210,14 @@ def test_adapt_never_fits_nor_shares_the_users_step_objects():
     np.testing.assert_array_equal(first.predict(X[:30]),
                                   first.named_steps["clf"].predict(first[:-1].transform(X[:30])))
     for obj in (users_step, grid_step):
-        with pytest.raises(Exception, match="not fitted"):
+        with pytest.raises(NotFittedError, match="not fitted"):
             check_is_fitted(obj)
     meta = MetaEstimator(pipe, hyperparams=LearnedDefault({"clf": [grid_step]})).fit(
         X, y, groups=groups)
     steps = [learner.named_steps["clf"] for learner in meta.learners_.values()]
     assert len({id(step) for step in steps}) == len(steps)
     for obj in (users_step, grid_step):
-        with pytest.raises(Exception, match="not fitted"):
+        with pytest.raises(NotFittedError, match="not fitted"):
             check_is_fitted(obj)
 
 
