@@ -107,6 +107,29 @@ def test_tasks_in_one_batch_equal_tasks_one_by_one():
         assert alone.n_iter[0] == together.n_iter[k]
 
 
+def test_moved_is_trained_minus_starting_weights():
+    # Reptile's meta-gradient is -moved; it must be the weights' displacement, also for
+    # tasks that stop early (their later updates are masked) and with momentum.
+    rng = np.random.RandomState(3)
+    T, n = 4, 12
+    Xs = rng.normal(size=(T, n, 2))
+    Ys = Xs[..., :1] * rng.normal(size=(T, 1, 1))
+    c, b = init_params([2, 6, 1], "tanh", rng)
+    config = config_from_estimator(
+        MLPRegressor(activation="tanh", solver="sgd", batch_size=5, max_iter=7, tol=0.05,
+                     n_iter_no_change=1, momentum=0.5), "identity")
+    res = fit_stochastic([np.stack([w] * T) for w in c], [np.stack([w] * T) for w in b], Xs,
+                         Ys, config, [np.random.RandomState(k) for k in range(T)],
+                         track_moved=True)
+    assert len(set(res.n_iter.tolist())) > 1  # tasks stop at different epochs
+    trained = np.concatenate([p.reshape(T, -1) for p in res.coefs + res.intercepts], axis=1)
+    start = np.concatenate([w.ravel() for w in c + b])
+    np.testing.assert_allclose(res.moved, trained - start, rtol=0, atol=1e-12)
+    assert (np.abs(res.moved).max(axis=1) > 1e-3).all()  # every task moved
+    assert fit_stochastic([np.stack([w] * T) for w in c], [np.stack([w] * T) for w in b], Xs,
+                          Ys, config, [np.random.RandomState(k) for k in range(T)]).moved is None
+
+
 def _random_net(rng, units, T=2):
     coefs = [rng.normal(scale=0.7, size=(T, a, b)) for a, b in zip(units[:-1], units[1:])]
     intercepts = [rng.normal(scale=0.3, size=(T, b)) for b in units[1:]]

@@ -5,12 +5,24 @@ starting weights and same random state, :func:`fit_stochastic` gives the
 weights ``MLPClassifier.fit`` / ``MLPRegressor.fit`` give.
 """
 
-from ._mlp import backprop, data_loss, forward, hessian_vector_product, init_params
+from ._mlp import (
+    backprop,
+    backprop_flat,
+    data_loss,
+    flatten,
+    forward,
+    hessian_vector_product,
+    hessian_vector_product_flat,
+    init_params,
+    repeat_view,
+    unflatten,
+)
 from ._train import (
     DivergedError,
     TrainConfig,
     TrainResult,
     backward_training,
+    backward_training_flat,
     config_from_estimator,
     fit_stochastic,
     resolve_batch_size,
@@ -21,12 +33,18 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "backprop",
+    "backprop_flat",
     "backward_training",
+    "backward_training_flat",
     "config_from_estimator",
     "data_loss",
     "fit_stochastic",
+    "flatten",
     "forward",
     "hessian_vector_product",
+    "hessian_vector_product_flat",
     "init_params",
+    "repeat_view",
+    "unflatten",
     "resolve_batch_size",
 ]

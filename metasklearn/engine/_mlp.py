@@ -7,10 +7,71 @@ scikit-learn's ``BaseMultilayerPerceptron`` applies to a single network, in
 the same order, so that one task gives the same numbers as ``MLP*.fit``.
 """
 
+from functools import lru_cache
+from math import prod
+
 import numpy as np
 from scipy.special import expit, xlogy
 
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+
+def param_shapes(coefs, intercepts):
+    """The per-task shapes of ``coefs + intercepts``: the layout of their flat form."""
+    return tuple(W.shape[1:] for W in coefs) + tuple(b.shape[1:] for b in intercepts)
+
+
+@lru_cache(maxsize=256)
+def _bounds(shapes):
+    bounds, start = [], 0
+    for shape in shapes:
+        bounds.append((start, start + prod(shape), shape))
+        start += prod(shape)
+    return tuple(bounds), start
+
+
+def unflatten(flat, shapes):
+    """Views, one per layer, into ``flat`` of shape ``(n_tasks, n_params)``.
+
+    The optimiser and the meta-gradient work on the flat form: one
+    operation per step over all layers instead of one per layer, which is
+    most of the cost of a step on small networks. A broadcast ``flat``
+    (stride 0 on tasks) gives broadcast layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [v.shape for v in unflatten(np.zeros((2, 11)), ((3, 2), (2, 1), (2,), (1,)))]
+    [(2, 3, 2), (2, 2, 1), (2, 2), (2, 1)]
+    """
+    lead = flat.shape[:-1]
+    return [flat[..., a:b].reshape(lead + shape) for a, b, shape in _bounds(shapes)[0]]
+
+
+def flatten(params):
+    """``(n_tasks, n_params)`` form of per-layer arrays with a task axis.
+
+    When every layer is the same for all tasks (stride 0 on the task axis),
+    the result is a broadcast view too, so the first step's products stay
+    single large ones.
+    """
+    n_tasks = params[0].shape[0]
+    if n_tasks > 1 and all(p.strides[0] == 0 for p in params):
+        return repeat_view(np.concatenate([p[0].ravel() for p in params]), n_tasks)
+    return np.concatenate([p.reshape(n_tasks, -1) for p in params], axis=1)
+
+
+def repeat_view(a, n_tasks):
+    """``np.broadcast_to(a, (n_tasks,) + a.shape)``: a read-only view, stride 0 on tasks.
+
+    Built directly on ``a``'s buffer when it is contiguous: broadcast_to's
+    checks cost more than a meta-iteration's arithmetic on small layers.
+    """
+    if not a.flags.c_contiguous:
+        return np.broadcast_to(a, (n_tasks,) + a.shape)
+    view = np.ndarray((n_tasks,) + a.shape, a.dtype, a, 0, (0,) + a.strides)
+    view.flags.writeable = False
+    return view
 
 
 def init_params(layer_units, activation, random_state):
@@ -57,6 +118,10 @@ def _matmul(A, W):
     broadcast view (stride 0 on the task axis): then a single large product
     replaces ``n_tasks`` small ones.
     """
+    if A.shape[-1] == 1:
+        # an outer product (one input feature, or the delta of one output unit): the
+        # same single products, without a matrix product's overhead
+        return A * (W[0] if W.strides[0] == 0 else W)
     if W.strides[0] == 0 and W.shape[0] > 1:
         out = A.reshape(-1, A.shape[-1]) @ W[0]
         return out.reshape(A.shape[:-1] + (W.shape[-1],))
@@ -81,8 +146,9 @@ def _activate(name, Z):
 def _derivative(name, A, delta):
     """Multiply ``delta`` in place by the activation's derivative, from its output ``A``."""
     if name == "relu":
-        # scikit-learn's delta[Z == 0] = 0 at a quarter of the cost; differs only by the
-        # sign of zeros (which no later sum sees) and on non-finite deltas (an error then)
+        # scikit-learn's delta[Z == 0] = 0 at a sixth of the cost (a masked write is
+        # slow on a random mask); differs only by the sign of zeros (which no later sum
+        # sees) and on non-finite deltas (an error then)
         delta *= A > 0
     elif name == "tanh":
         delta *= 1 - A**2
@@ -134,33 +200,55 @@ def backprop(coefs, intercepts, X, Y, activation, out_activation, alpha):
     loss : ndarray of shape (n_tasks,)
     coef_grads, intercept_grads : list of ndarray
     activations, deltas : list of ndarray
-        Kept for :func:`hessian_vector_product`.
+        Kept for :func:`hessian_vector_product` (the deltas of the mean loss:
+        scikit-learn's divided by the batch size).
+    """
+    loss, grad, activations, deltas = backprop_flat(coefs, intercepts, X, Y, activation,
+                                                    out_activation, alpha)
+    grads = unflatten(grad, param_shapes(coefs, intercepts))
+    return loss, grads[:len(coefs)], grads[len(coefs):], activations, deltas
+
+
+def backprop_flat(coefs, intercepts, X, Y, activation, out_activation, alpha):
+    """:func:`backprop` with the gradient in flat form, ``(n_tasks, n_params)``.
+
+    Returns ``(loss, grad, activations, deltas)``; ``grad`` is laid out as
+    :func:`flatten` lays out ``coefs + intercepts``.
     """
     n = X.shape[1]
     activations = forward(coefs, intercepts, X, activation, out_activation)
-    loss = data_loss(activations[-1], Y, out_activation)
+    error = activations[-1] - Y
+    if out_activation == "identity":
+        # data_loss's value (half the mean squared error) from the error we need anyway
+        loss = np.square(error).sum(axis=(1, 2)) * (0.5 / error[0].size)
+    else:
+        loss = data_loss(activations[-1], Y, out_activation)
     if alpha:  # with alpha == 0 scikit-learn adds exact zeros
         values = 0
         for W in coefs:
             values = values + np.einsum("tij,tij->t", W, W)
         loss = loss + (0.5 * alpha) * values / n
 
+    shapes = param_shapes(coefs, intercepts)
+    grad = np.empty((X.shape[0], _bounds(shapes)[1]))
+    views = unflatten(grad, shapes)
     last = len(coefs) - 1
     deltas = [None] * len(coefs)
-    coef_grads = [None] * len(coefs)
-    intercept_grads = [None] * len(coefs)
-    deltas[last] = activations[-1] - Y
+    # scikit-learn divides each gradient by n; backprop is linear in the output delta,
+    # so dividing that small array instead gives the same gradients (up to rounding) for
+    # a fraction of the cost. The deltas kept are therefore those of the mean loss.
+    error /= n
+    deltas[last] = error
+    ones = np.ones(n)  # sums over rows as products: faster than np.sum over a middle axis
     for i in range(last, -1, -1):
         if i < last:
             deltas[i] = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
             _derivative(activation, activations[i + 1], deltas[i])
-        grad = np.matmul(activations[i].transpose(0, 2, 1), deltas[i])
+        np.matmul(activations[i].transpose(0, 2, 1), deltas[i], out=views[i])
         if alpha:
-            grad += alpha * coefs[i]
-        grad /= n
-        coef_grads[i] = grad
-        intercept_grads[i] = np.sum(deltas[i], axis=1) / n
-    return loss, coef_grads, intercept_grads, activations, deltas
+            views[i] += (alpha / n) * coefs[i]
+        np.matmul(ones, deltas[i], out=views[last + 1 + i])
+    return loss, grad, activations, deltas
 
 
 def _output_jvp(out_activation, P, RZ):
@@ -173,8 +261,10 @@ def _output_jvp(out_activation, P, RZ):
 
 
 def _hidden_jvp(activation, A, RZ):
+    """``f'(z) * RZ`` from the output ``A``; ``RZ`` is a temporary and may be reused."""
     if activation == "relu":
-        return RZ * (A > 0)  # np.where(A == 0, 0, RZ) up to the sign of zeros, faster
+        RZ *= A > 0  # np.where(A == 0, 0, RZ) up to the sign of zeros, faster
+        return RZ
     if activation == "tanh":
         return (1 - A**2) * RZ
     if activation == "logistic":
@@ -205,6 +295,15 @@ def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
     -------
     h_coefs, h_intercepts : list of ndarray
     """
+    h = hessian_vector_product_flat(coefs, activations, deltas, v_coefs, v_intercepts,
+                                    activation, out_activation, alpha)
+    h = unflatten(h, param_shapes(v_coefs, v_intercepts))
+    return h[:len(coefs)], h[len(coefs):]
+
+
+def hessian_vector_product_flat(coefs, activations, deltas, v_coefs, v_intercepts,
+                                activation, out_activation, alpha):
+    """:func:`hessian_vector_product` in flat form, ``(n_tasks, n_params)``."""
     n = activations[0].shape[1]
     last = len(coefs) - 1
     R_act = [None] * len(activations)  # R{a_0} = 0: X does not depend on the weights
@@ -218,9 +317,11 @@ def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
         else:
             R_act[i + 1] = _hidden_jvp(activation, activations[i + 1], RZ)
 
-    h_coefs = [None] * len(coefs)
-    h_intercepts = [None] * len(coefs)
-    R_delta = R_act[-1]  # delta_last = P - Y
+    shapes = param_shapes(v_coefs, v_intercepts)
+    ones = np.ones(n)
+    out = np.empty((activations[0].shape[0], _bounds(shapes)[1]))
+    views = unflatten(out, shapes)
+    R_delta = R_act[-1] / n  # delta_last = (P - Y) / n: the deltas are the mean loss's
     for i in range(last, -1, -1):
         if i < last:
             R_back = _matmul(R_delta, coefs[i + 1].transpose(0, 2, 1))
@@ -231,12 +332,10 @@ def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
                 back = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
                 R_new += back * extra
             R_delta = R_new
-        h = np.matmul(activations[i].transpose(0, 2, 1), R_delta)
+        h = np.matmul(activations[i].transpose(0, 2, 1), R_delta, out=views[i])
         if R_act[i] is not None:
             h += np.matmul(R_act[i].transpose(0, 2, 1), deltas[i])
         if alpha:
-            h += alpha * v_coefs[i]
-        h /= n
-        h_coefs[i] = h
-        h_intercepts[i] = np.sum(R_delta, axis=1) / n
-    return h_coefs, h_intercepts
+            h += (alpha / n) * v_coefs[i]
+        np.matmul(ones, R_delta, out=views[last + 1 + i])
+    return out

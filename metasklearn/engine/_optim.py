@@ -9,8 +9,9 @@ import numpy as np
 
 
 def sgd_init(params, momentum=0.9):
-    # without momentum the velocities are never read: do not allocate them
-    return {"velocities": [np.zeros_like(p) for p in params] if momentum else None}
+    # without momentum the velocities are never read: do not allocate them. np.zeros,
+    # not zeros_like: a broadcast start would give Fortran-ordered velocities.
+    return {"velocities": [np.zeros(p.shape) for p in params] if momentum else None}
 
 
 def _per_task_rates(rate, grads):
@@ -28,8 +29,8 @@ def sgd_updates(state, grads, learning_rate, momentum, nesterov):
     """The values ``SGDOptimizer._get_updates`` adds to the parameters."""
     rates = _per_task_rates(learning_rate, grads)
     if momentum == 0:
-        # 0 * v - lr * g == -(lr * g) exactly; skips the velocity arithmetic.
-        return [-(r * g) for r, g in zip(rates, grads)]
+        # 0 * v - lr * g == (-lr) * g exactly; skips the velocity arithmetic.
+        return [-r * g for r, g in zip(rates, grads)]
     updates = [momentum * v - r * g for v, r, g in zip(state["velocities"], rates, grads)]
     state["velocities"] = updates
     if nesterov:
@@ -38,8 +39,8 @@ def sgd_updates(state, grads, learning_rate, momentum, nesterov):
 
 
 def adam_init(params):
-    return {"t": 0, "ms": [np.zeros_like(p) for p in params],
-            "vs": [np.zeros_like(p) for p in params]}
+    return {"t": 0, "ms": [np.zeros(p.shape) for p in params],
+            "vs": [np.zeros(p.shape) for p in params]}
 
 
 def adam_updates(state, grads, learning_rate_init, beta_1, beta_2, epsilon):

@@ -5,7 +5,7 @@
 same shuffles, the same optimiser, loss curve, learning-rate schedule and
 stopping rule, applied to every task of the batch in lock-step. A task that
 stops (``n_iter_no_change``) is frozen while the others go on.
-:func:`backward_sgd` differentiates the trained weights with respect to the
+:func:`backward_training` differentiates the trained weights with respect to the
 starting weights (second-order MAML).
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._mlp import backprop, hessian_vector_product
+from ._mlp import backprop_flat, flatten, hessian_vector_product_flat, param_shapes, unflatten
 from ._optim import adam_init, adam_updates, sgd_init, sgd_updates
 
 
@@ -138,6 +138,9 @@ class TrainResult:
     loss_curve: np.ndarray  # (n_epochs, n_tasks); NaN after a task stopped
     n_iter: np.ndarray
     trajectory: list = None
+    params: np.ndarray = None  # the trained weights in flat form; coefs, intercepts view it
+    shapes: tuple = None  # its layout (``param_shapes``)
+    moved: np.ndarray = None  # sum of the updates, flat (``track_moved=True``)
 
 
 class DivergedError(ValueError):
@@ -155,7 +158,8 @@ def _diverged(config, epoch, bad, n_tasks):
     )
 
 
-def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=False):
+def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=False,
+                   track_moved=False):
     """Train every task's network from the given weights, as ``MLP*.fit`` would.
 
     Parameters
@@ -171,7 +175,10 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
         tasks or one per task. Only used when ``config.shuffle``.
     record : bool, default=False
         Keep every step's weights, activations and deltas for
-        :func:`backward_sgd`.
+        :func:`backward_training`.
+    track_moved : bool, default=False
+        Also return ``moved``, the sum of the updates (trained minus
+        starting weights, without the cancellation of that difference).
 
     Returns
     -------
@@ -185,10 +192,13 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
     """
     n_tasks, n_samples = X.shape[:2]
     batch_size = resolve_batch_size(config.batch_size, n_samples)
-    params = list(coefs) + list(intercepts)
     n_layers = len(coefs)
+    shapes = param_shapes(coefs, intercepts)
+    # One (n_tasks, n_params) array, the layers views into it: the optimiser step, the
+    # update and the finiteness check are one operation each, not one per layer.
+    theta, moved = flatten(list(coefs) + list(intercepts)), None
     sgd = config.solver == "sgd"
-    state = sgd_init(params, config.momentum) if sgd else adam_init(params)
+    state = sgd_init([theta], config.momentum) if sgd else adam_init([theta])
     learning_rate = np.full(n_tasks, float(config.learning_rate_init))
     best_loss = np.full(n_tasks, np.inf)
     no_improvement = np.zeros(n_tasks, dtype=int)
@@ -205,25 +215,27 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
             for batch in batch_slices(n_samples, batch_size):
                 idx = batch if order is None else order[..., batch]
                 Xb, Yb = _take(X, idx), _take(Y, idx)
-                loss, cg, ig, acts, deltas = backprop(
-                    params[:n_layers], params[n_layers:], Xb, Yb, config.activation,
+                layers = unflatten(theta, shapes)
+                loss, grad, acts, deltas = backprop_flat(
+                    layers[:n_layers], layers[n_layers:], Xb, Yb, config.activation,
                     config.out_activation, config.alpha)
                 accumulated += loss * (batch.stop - batch.start)
-                grads = cg + ig
                 if sgd:
-                    updates = sgd_updates(state, grads, learning_rate, config.momentum,
-                                          config.nesterovs_momentum)
+                    (update,) = sgd_updates(state, [grad], learning_rate, config.momentum,
+                                            config.nesterovs_momentum)
                 else:
-                    updates = adam_updates(state, grads, config.learning_rate_init,
-                                           config.beta_1, config.beta_2, config.epsilon)
+                    (update,) = adam_updates(state, [grad], config.learning_rate_init,
+                                             config.beta_1, config.beta_2, config.epsilon)
                 if not all_active:
                     # Stopped tasks keep their weights: their fit has returned.
-                    updates = [np.where(_mask(active, u), u, 0.0) for u in updates]
+                    update = np.where(active[:, None], update, 0.0)
                 if record:
-                    aux = None if sgd else (state["ms"], state["vs"], grads, state["t"])
-                    trajectory.append((params, acts, deltas, learning_rate.copy(),
+                    aux = None if sgd else (state["ms"], state["vs"], [grad], state["t"])
+                    trajectory.append((theta, acts, deltas, learning_rate.copy(),
                                        active.copy(), aux))
-                params = [p + u for p, u in zip(params, updates)]
+                theta = theta + update
+                if track_moved:
+                    moved = update if moved is None else moved + update
 
             loss_ = accumulated / n_samples
             bad = active & ~np.isfinite(loss_)
@@ -250,20 +262,15 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
             active &= ~stop
             if not active.any():
                 break
-    # One sum per parameter: finite sums mean finite weights (an overflowing sum of
-    # finite weights only triggers the exact check below).
-    if not np.isfinite(sum(p.reshape(n_tasks, -1).sum(axis=1) for p in params)).all():
-        bad = np.zeros(n_tasks, dtype=bool)
-        for p in params:
-            bad |= ~np.isfinite(p.reshape(n_tasks, -1)).all(axis=1)
-        if bad.any():
-            raise _diverged(config, len(loss_curve), bad, n_tasks)
-    return TrainResult(params[:n_layers], params[n_layers:], np.array(loss_curve), n_iter,
-                       trajectory)
-
-
-def _mask(active, like):
-    return active.reshape((-1,) + (1,) * (like.ndim - 1))
+        # One sum: a finite sum means finite weights (an overflowing sum of finite
+        # weights only triggers the exact check below).
+        if not np.isfinite(theta.sum()):
+            bad = ~np.isfinite(theta).all(axis=1)
+            if bad.any():
+                raise _diverged(config, len(loss_curve), bad, n_tasks)
+    layers = unflatten(theta, shapes)
+    return TrainResult(layers[:n_layers], layers[n_layers:], np.array(loss_curve), n_iter,
+                       trajectory, theta, shapes, moved)
 
 
 def backward_training(result, cot_coefs, cot_intercepts, config):
@@ -280,53 +287,61 @@ def backward_training(result, cot_coefs, cot_intercepts, config):
     coefs_grad, intercepts_grad : list of ndarray
     """
     n_layers = len(cot_coefs)
-    theta_bar = list(cot_coefs) + list(cot_intercepts)
+    grad = backward_training_flat(result, flatten(list(cot_coefs) + list(cot_intercepts)),
+                                  config)
+    grad = unflatten(grad, result.shapes)
+    return grad[:n_layers], grad[n_layers:]
+
+
+def backward_training_flat(result, cotangent, config):
+    """:func:`backward_training` in flat form: ``(n_tasks, n_params)`` in and out."""
+    n_layers = len(result.shapes) // 2
+    theta_bar = cotangent
     sgd = config.solver == "sgd"
     mu = config.momentum
-    # adjoints of the optimiser state: sgd's velocities, adam's two moments
-    v_bar = [np.zeros_like(t) for t in theta_bar]
-    m_bar = None if sgd else [np.zeros_like(t) for t in theta_bar]
-    for params, acts, deltas, lr, active, aux in reversed(result.trajectory):
-        u_bar = theta_bar if active.all() else [
-            np.where(_mask(active, t), t, 0.0) for t in theta_bar]
+    # adjoints of the optimiser state: sgd's velocity, adam's two moments
+    velocity = sgd and mu != 0
+    v_bar = np.zeros(theta_bar.shape) if velocity or not sgd else None
+    m_bar = None if sgd else np.zeros(theta_bar.shape)
+    for theta, acts, deltas, lr, active, aux in reversed(result.trajectory):
+        u_bar = theta_bar if active.all() else np.where(active[:, None], theta_bar, 0.0)
+        rate = _rate(lr)
         if not sgd:
-            g_bar = _adam_backward(u_bar, m_bar, v_bar, aux, config)
-        elif mu == 0:
-            # no velocity: the step is theta - lr * g
-            g_bar = [-_lr(lr, u) * u for u in u_bar]
+            g_bar, m_bar, v_bar = _adam_backward(u_bar, m_bar, v_bar, aux, config)
+        elif not velocity:
+            g_bar = -rate * u_bar  # the step is theta - lr * g
         else:
             if config.nesterovs_momentum:
-                v_bar = [v + mu * u for v, u in zip(v_bar, u_bar)]
-                g_bar = [-_lr(lr, u) * u for u in u_bar]
+                v_bar = v_bar + mu * u_bar
+                g_bar = -rate * u_bar - rate * v_bar
             else:
-                v_bar = [v + u for v, u in zip(v_bar, u_bar)]
-                g_bar = [np.zeros_like(u) for u in u_bar]
-            g_bar = [g - _lr(lr, v) * v for g, v in zip(g_bar, v_bar)]
-            v_bar = [mu * v for v in v_bar]
-        hc, hi = hessian_vector_product(
-            params[:n_layers], acts, deltas, g_bar[:n_layers], g_bar[n_layers:],
+                v_bar = v_bar + u_bar
+                g_bar = -rate * v_bar
+            v_bar = mu * v_bar
+        layers = unflatten(theta, result.shapes)
+        direction = unflatten(g_bar, result.shapes)
+        theta_bar = theta_bar + hessian_vector_product_flat(
+            layers[:n_layers], acts, deltas, direction[:n_layers], direction[n_layers:],
             config.activation, config.out_activation, config.alpha)
-        theta_bar = [t + h for t, h in zip(theta_bar, hc + hi)]
-    return theta_bar[:n_layers], theta_bar[n_layers:]
+    return theta_bar
 
 
 def _adam_backward(u_bar, m_bar, v_bar, aux, config):
-    """Adjoint of one adam step; updates the moment adjoints in place, returns d/d grad."""
-    ms, vs, grads, t = aux
+    """Adjoint of one adam step: ``(d/d grad, moment adjoints one step back)``."""
+    (m,), (v,), (g,), t = aux
     b1, b2 = config.beta_1, config.beta_2
     rate = config.learning_rate_init * np.sqrt(1 - b2**t) / (1 - b1**t)
-    g_bar = []
-    for i, (u, m, v, g) in enumerate(zip(u_bar, ms, vs, grads)):
-        root = np.sqrt(v)
-        denom = root + config.epsilon
-        m_bar[i] = m_bar[i] - rate * u / denom
-        safe = np.where(root > 0, root, 1.0)  # v == 0 only where every g was 0
-        v_bar[i] = v_bar[i] + np.where(root > 0, rate * u * m / (denom**2 * 2 * safe), 0.0)
-        g_bar.append((1 - b1) * m_bar[i] + (1 - b2) * 2 * g * v_bar[i])
-        m_bar[i] = b1 * m_bar[i]
-        v_bar[i] = b2 * v_bar[i]
-    return g_bar
+    root = np.sqrt(v)
+    denom = root + config.epsilon
+    m_bar = m_bar - rate * u_bar / denom
+    safe = np.where(root > 0, root, 1.0)  # v == 0 only where every g was 0
+    v_bar = v_bar + np.where(root > 0, rate * u_bar * m / (denom**2 * 2 * safe), 0.0)
+    g_bar = (1 - b1) * m_bar + (1 - b2) * 2 * g * v_bar
+    return g_bar, b1 * m_bar, b2 * v_bar
 
 
-def _lr(lr, like):
-    return lr.reshape((-1,) + (1,) * (like.ndim - 1))
+def _rate(lr):
+    """The learning rates of a step: a float when all tasks share one, else a column."""
+    if lr.shape[0] == 1 or (lr == lr[0]).all():
+        return float(lr[0])
+    return lr[:, None]

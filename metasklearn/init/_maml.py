@@ -18,17 +18,19 @@ from sklearn.utils.validation import _num_features, check_array, check_is_fitted
 from .._validation import TaskRows
 from ..engine import (
     DivergedError,
-    backprop,
-    backward_training,
+    backprop_flat,
+    backward_training_flat,
     config_from_estimator,
     data_loss,
     fit_stochastic,
     forward,
     init_params,
+    repeat_view,
+    unflatten,
 )
 from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
-from ._mlp_weights import (check_mlp, fit_from, for_every_task, head_map, hidden_sizes,
+from ._mlp_weights import (check_mlp, fit_from, head_map, hidden_sizes,
                            layer_views, out_activation, task_weights)
 from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
                         split_pipeline, transform)
@@ -154,8 +156,8 @@ class _MLPMetaInit(BaseInit):
         for it in range(self.n_iter):
             picks = train_tasks[draw_tasks(rng, len(train_tasks), self.meta_batch_size)]
             try:
-                grads, loss = self._meta_gradient(params, X, y, rows, picks, shots, rng,
-                                                  n_jobs)
+                flat_grad, loss = self._meta_gradient(params, X, y, rows, picks, shots, rng,
+                                                      n_jobs)
             except DivergedError as exc:
                 if it == 0:
                     raise
@@ -163,7 +165,6 @@ class _MLPMetaInit(BaseInit):
                     f"{name}: the inner fit diverged at meta-iteration {it + 1}, from weights "
                     f"moved by meta_learning_rate={self.meta_learning_rate!r}; lower "
                     f"meta_learning_rate (or learning_rate_init). {exc}") from exc
-            flat_grad = np.concatenate([g.ravel() for g in grads])
             if not np.isfinite(flat_grad).all():
                 epochs = estimator.max_iter if self.max_inner_iter is None else min(
                     estimator.max_iter, self.max_inner_iter)
@@ -288,10 +289,10 @@ class _MLPMetaInit(BaseInit):
             results = Parallel(n_jobs=n_jobs, prefer="threads")(
                 delayed(self._chunk_gradient)(params, X, y, *job) for job in jobs)
         total, loss = results[0]
-        for grads, chunk_loss in results[1:]:  # in job order, whatever n_jobs is
-            total = [t + g for t, g in zip(total, grads)]
+        for grad, chunk_loss in results[1:]:  # in job order, whatever n_jobs is
+            total = total + grad
             loss += chunk_loss
-        return [t / len(picks) for t in total], loss / len(picks)
+        return total / len(picks), loss / len(picks)
 
     def _chunk_start(self, params, X, y, S, Q, full=False):
         """Starting weights, rows and targets of tasks with equal shapes.
@@ -329,8 +330,8 @@ class _MLPMetaInit(BaseInit):
             # step's products are single large ones.
             last_c = coefs[-1] if M is None else coefs[-1] @ M
             last_b = intercepts[-1] if M is None else intercepts[-1] @ M
-            start_c = [for_every_task(c, B) for c in coefs[:-1] + [last_c]]
-            start_b = [for_every_task(b, B) for b in intercepts[:-1] + [last_b]]
+            start_c = [repeat_view(c, B) for c in coefs[:-1] + [last_c]]
+            start_b = [repeat_view(b, B) for b in intercepts[:-1] + [last_b]]
             if self._prototypes:
                 scale = float(np.exp(params[-1][0]))
                 proto_c, proto_b, cache = prototype_layer(start_c[:-1], start_b[:-1], Xs, Ys,
@@ -338,9 +339,9 @@ class _MLPMetaInit(BaseInit):
                 start_c[-1] = start_c[-1] + proto_c
                 start_b[-1] = start_b[-1] + proto_b
         else:
-            start_c = [for_every_task(c, B) for c in coefs[:-1]]
+            start_c = [repeat_view(c, B) for c in coefs[:-1]]
             start_c.append(np.matmul(coefs[-1], Ms))
-            start_b = [for_every_task(b, B) for b in intercepts[:-1]]
+            start_b = [repeat_view(b, B) for b in intercepts[:-1]]
             start_b.append(np.matmul(intercepts[-1], Ms))
         return dict(start_c=start_c, start_b=start_b, Xs=Xs, Ys=Ys, Xq=Xq, Yq=Yq,
                     config=config, out=out, Ms=Ms, M=M, cache=cache)
@@ -348,8 +349,8 @@ class _MLPMetaInit(BaseInit):
     def _chunk_gradient(self, params, X, y, S, Q, inner_state):
         """Summed meta-gradient and meta-loss of tasks with equal shapes.
 
-        The gradient comes back in the layout of ``params`` (see
-        :meth:`_chunk_start`).
+        The gradient comes back flat, in the layout of the flat form of
+        ``params`` (see :meth:`_chunk_start`).
         """
         n_layers = len(params) // 2
         B = S.shape[0]
@@ -358,18 +359,21 @@ class _MLPMetaInit(BaseInit):
         c = self._chunk_start(params, X, y, S, Q)
         start_c, start_b, config, M, Ms = c["start_c"], c["start_b"], c["config"], c["M"], c["Ms"]
         res = fit_stochastic(start_c, start_b, c["Xs"], c["Ys"], config, inner_state,
-                             record=self._second_order)
-        gc, gb, query_loss = self._task_gradient(start_c, start_b, res, c["Xq"], c["Yq"],
-                                                 config, c["out"])
+                             record=self._second_order, track_moved=not self._needs_query)
+        grad, query_loss = self._task_gradient(res, c["Xq"], c["Yq"], config, c["out"])
         if query_loss is not None:
             loss = float(query_loss.sum())
         else:  # Reptile: each task's training loss in the last epoch it ran
             loss = float(res.loss_curve[res.n_iter - 1, np.arange(B)].sum())
+        if Ms is None and M is None:
+            # the tasks' layout is the learned one: one sum over tasks, already flat
+            return grad.sum(axis=0), loss
+        layers = unflatten(grad, res.shapes)
+        gc, gb = layers[:n_layers], layers[n_layers:]
         if Ms is None:
             grads = [g.sum(axis=0) for g in gc] + [g.sum(axis=0) for g in gb]
-            if M is not None:
-                grads[len(gc) - 1] = grads[len(gc) - 1] @ M.T
-                grads[-1] = grads[-1] @ M.T
+            grads[len(gc) - 1] = grads[len(gc) - 1] @ M.T
+            grads[-1] = grads[-1] @ M.T
             if self._prototypes:
                 body_c, body_b, log_scale = prototype_layer_backward(
                     c["cache"], gc[-1], gb[-1], start_c[:-1], config.activation)
@@ -377,12 +381,12 @@ class _MLPMetaInit(BaseInit):
                     grads[i] += body_c[i]
                     grads[n_layers + i] += body_b[i]
                 grads.append(np.array([log_scale]))
-            return grads, loss
-        Mt = np.swapaxes(Ms, 1, 2)
-        grads = [g.sum(axis=0) for g in gc[:-1]] + [np.matmul(gc[-1], Mt).sum(axis=0)]
-        grads += [g.sum(axis=0) for g in gb[:-1]]
-        grads.append(np.matmul(gb[-1][:, None, :], Mt)[:, 0, :].sum(axis=0))
-        return grads, loss
+        else:
+            Mt = np.swapaxes(Ms, 1, 2)
+            grads = [g.sum(axis=0) for g in gc[:-1]] + [np.matmul(gc[-1], Mt).sum(axis=0)]
+            grads += [g.sum(axis=0) for g in gb[:-1]]
+            grads.append(np.matmul(gb[-1][:, None, :], Mt)[:, 0, :].sum(axis=0))
+        return np.concatenate([g.ravel() for g in grads]), loss
 
     def _chunk_query_loss(self, params, X, y, S, Q, inner_state):
         """Summed query loss after the whole inner ``fit`` (no gradient): the validation loss."""
@@ -549,11 +553,11 @@ class FOMAML(_MLPMetaInit):
     'MLPRegressor'
     """
 
-    def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
-        """``(coef grads, intercept grads, per-task query loss or None)`` of a chunk."""
-        loss, gc, gb, _, _ = backprop(res.coefs, res.intercepts, Xq, Yq, config.activation,
-                                      out, 0.0)
-        return gc, gb, loss
+    def _task_gradient(self, res, Xq, Yq, config, out):
+        """``(flat gradient per task, per-task query loss or None)`` of a chunk."""
+        loss, grad, _, _ = backprop_flat(res.coefs, res.intercepts, Xq, Yq, config.activation,
+                                         out, 0.0)
+        return grad, loss
 
 
 class MAML(FOMAML):
@@ -581,9 +585,9 @@ class MAML(FOMAML):
     """
     _second_order = True
 
-    def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
-        gc, gb, loss = super()._task_gradient(start_c, start_b, res, Xq, Yq, config, out)
-        return (*backward_training(res, gc, gb, config), loss)
+    def _task_gradient(self, res, Xq, Yq, config, out):
+        grad, loss = super()._task_gradient(res, Xq, Yq, config, out)
+        return backward_training_flat(res, grad, config), loss
 
 
 class Reptile(_MLPMetaInit):
@@ -610,6 +614,5 @@ class Reptile(_MLPMetaInit):
     """
     _needs_query = False
 
-    def _task_gradient(self, start_c, start_b, res, Xq, Yq, config, out):
-        return ([s - e for s, e in zip(start_c, res.coefs)],
-                [s - e for s, e in zip(start_b, res.intercepts)], None)
+    def _task_gradient(self, res, Xq, Yq, config, out):
+        return -res.moved, None  # start - trained weights, summed step by step

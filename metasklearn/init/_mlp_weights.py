@@ -3,7 +3,7 @@
 One job: map a learned starting point onto one task's network (the output
 layer depends on the task's labels) and start that network's *own* ``fit``
 from it, through ``warm_start=True``; and lay a starting point out for the
-engine (layers as views of one flat vector, one read-only view per task).
+engine (layers as views of one flat vector).
 """
 
 import warnings
@@ -159,19 +159,6 @@ def fit_from(estimator, X, y, coefs, intercepts, strategy):
             RuntimeWarning,
         )
     return estimator
-
-
-def for_every_task(a, n_tasks):
-    """``np.broadcast_to(a, (n_tasks,) + a.shape)``: a read-only view, stride 0 on tasks.
-
-    Built directly on ``a``'s buffer when it is contiguous: broadcast_to's
-    checks cost more than a meta-iteration's arithmetic on small layers.
-    """
-    if not a.flags.c_contiguous:
-        return np.broadcast_to(a, (n_tasks,) + a.shape)
-    view = np.ndarray((n_tasks,) + a.shape, a.dtype, a, 0, (0,) + a.strides)
-    view.flags.writeable = False
-    return view
 
 
 def layer_views(vector, shapes):
