@@ -15,9 +15,12 @@ from metasklearn.engine import (
     config_from_estimator,
     data_loss,
     fit_stochastic,
+    flatten,
     forward,
     hessian_vector_product,
     init_params,
+    repeat_view,
+    unflatten,
 )
 
 RNG = np.random.RandomState(0)
@@ -105,6 +108,25 @@ def test_tasks_in_one_batch_equal_tasks_one_by_one():
         for a, t in zip(alone.coefs + alone.intercepts, together.coefs + together.intercepts):
             np.testing.assert_allclose(a[0], t[k], rtol=0, atol=1e-12)
         assert alone.n_iter[0] == together.n_iter[k]
+
+
+def test_flat_form_round_trips_and_keeps_a_shared_start_shared():
+    rng = np.random.RandomState(0)
+    coefs, intercepts = init_params([3, 4, 2], "relu", rng)
+    layers = coefs + intercepts
+    shapes = tuple(p.shape for p in layers)
+    # a start shared by 5 tasks stays one vector seen 5 times: the first step's products
+    # are single large ones only while the task stride is 0
+    shared = flatten([repeat_view(p, 5) for p in layers])
+    assert shared.shape == (5, 3 * 4 + 4 * 2 + 4 + 2) and shared.strides[0] == 0
+    for view, p in zip(unflatten(shared, shapes), layers):
+        assert view.strides[0] == 0
+        np.testing.assert_array_equal(view[3], p)
+    per_task = [np.stack([p + k for k in range(5)]) for p in layers]
+    flat = flatten(per_task)
+    for view, p in zip(unflatten(flat, shapes), per_task):
+        np.testing.assert_array_equal(view, p)
+        assert np.shares_memory(view, flat)
 
 
 def test_moved_is_trained_minus_starting_weights():
