@@ -88,7 +88,23 @@ def test_stopping_rule_fires_in_the_matrix():
     assert _engine_fit(est, X, TARGETS["binary"], "binary", 1).n_iter[0] == est.n_iter_
 
 
-def test_tasks_in_one_batch_equal_tasks_one_by_one():
+@pytest.mark.parametrize("settings", [
+    dict(solver="sgd"),
+    # per-task learning rates: each task's adaptive schedule divides its own by 5
+    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.05, max_iter=12),
+    dict(solver="adam", learning_rate_init=0.05),
+])
+def test_tasks_in_one_batch_equal_tasks_one_by_one(settings, monkeypatch):
+    from metasklearn.engine import _optim
+
+    rates_seen = []
+    per_task_rates = _optim._per_task_rates
+
+    def spy(rate, grads):
+        rates_seen.append(rate.copy())
+        return per_task_rates(rate, grads)
+
+    monkeypatch.setattr(_optim, "_per_task_rates", spy)
     rng = np.random.RandomState(3)
     T, n = 4, 12
     Xs = rng.normal(size=(T, n, 2))
@@ -97,11 +113,14 @@ def test_tasks_in_one_batch_equal_tasks_one_by_one():
     coefs = [np.stack([w + 0.1 * k for k in range(T)]) for w in c]
     intercepts = [np.stack([w] * T) for w in b]
     config = config_from_estimator(
-        MLPRegressor(activation="tanh", solver="sgd", batch_size=5, max_iter=7,
+        MLPRegressor(activation="tanh", batch_size=5, **{"max_iter": 7, **settings},
                      tol=0.05, n_iter_no_change=1), "identity")
     together = fit_stochastic(coefs, intercepts, Xs, Ys, config,
                               [np.random.RandomState(k) for k in range(T)])
-    assert len(set(together.n_iter.tolist())) > 1  # tasks stop at different epochs
+    if settings.get("learning_rate") == "adaptive":  # the tasks' rates part ways
+        assert any(len(set(rate.tolist())) > 1 for rate in rates_seen)
+    else:
+        assert len(set(together.n_iter.tolist())) > 1  # tasks stop at different epochs
     for k in range(T):
         alone = fit_stochastic([w[k:k + 1] for w in coefs], [w[k:k + 1] for w in intercepts],
                                Xs[k:k + 1], Ys[k:k + 1], config, [np.random.RandomState(k)])
@@ -186,17 +205,22 @@ def test_hessian_vector_product_matches_finite_differences(activation, out):
     assert max(np.abs(h).max() for h in hc) > 1e-3  # not trivially zero
 
 
-@pytest.mark.parametrize("solver, nesterov", [("sgd", True), ("sgd", False), ("adam", False)])
-def test_backward_through_training_matches_finite_differences(solver, nesterov):
+@pytest.mark.parametrize("solver, nesterov, schedule", [
+    ("sgd", True, {}), ("sgd", False, {}), ("adam", False, {}),
+    # per-task rates that part ways, and a task that stops while the other trains on
+    ("sgd", True, dict(learning_rate="adaptive", tol=0.02, n_iter_no_change=1, max_iter=8)),
+    ("adam", False, dict(tol=0.005, n_iter_no_change=1, max_iter=8)),
+])
+def test_backward_through_training_matches_finite_differences(solver, nesterov, schedule):
     rng = np.random.RandomState(1)
     units = [2, 5, 1]
     coefs, intercepts = _random_net(rng, units)
     Xs, Xq = rng.normal(size=(2, 8, 2)), rng.normal(size=(2, 6, 2))
     Ys, Yq = np.sin(Xs[..., :1]), np.sin(Xq[..., :1])
     config = config_from_estimator(
-        MLPRegressor(activation="tanh", solver=solver, batch_size=3, max_iter=3,
-                     learning_rate_init=0.1, momentum=0.5, nesterovs_momentum=nesterov,
-                     alpha=0.01), "identity")
+        MLPRegressor(activation="tanh", solver=solver, batch_size=3,
+                     **{"max_iter": 3, **schedule}, learning_rate_init=0.1, momentum=0.5,
+                     nesterovs_momentum=nesterov, alpha=0.01), "identity")
 
     def query_loss(c, b, record=False):
         res = fit_stochastic(c, b, Xs, Ys, config, np.random.RandomState(0), record=record)
