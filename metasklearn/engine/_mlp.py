@@ -56,6 +56,13 @@ def flatten(params):
     When every layer is the same for all tasks (stride 0 on the task axis),
     the result is a broadcast view too, so the first step's products stay
     single large ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flat = flatten([np.ones((2, 3, 1)), np.zeros((2, 1))])
+    >>> flat.shape, flat[0].tolist()
+    ((2, 4), [1.0, 1.0, 1.0, 0.0])
     """
     n_tasks = params[0].shape[0]
     if n_tasks > 1 and all(p.strides[0] == 0 for p in params):
@@ -68,6 +75,13 @@ def repeat_view(a, n_tasks):
 
     Built directly on ``a``'s buffer when it is contiguous: broadcast_to's
     checks cost more than a meta-iteration's arithmetic on small layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> view = repeat_view(np.arange(3.0), 4)
+    >>> view.shape, view.strides[0], view[2].tolist()
+    ((4, 3), 0, [0.0, 1.0, 2.0])
     """
     if not a.flags.c_contiguous:
         return np.broadcast_to(a, (n_tasks,) + a.shape)
@@ -216,6 +230,15 @@ def backprop_flat(coefs, intercepts, X, Y, activation, out_activation, alpha):
 
     Returns ``(loss, grad, activations, deltas)``; ``grad`` is laid out as
     :func:`flatten` lays out ``coefs + intercepts``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> coefs, intercepts = [np.ones((2, 3, 1))], [np.zeros((2, 1))]
+    >>> X, Y = np.ones((2, 5, 3)), np.full((2, 5, 1), 2.0)
+    >>> loss, grad, _, _ = backprop_flat(coefs, intercepts, X, Y, "relu", "identity", 0.0)
+    >>> loss.tolist(), grad[0].tolist()  # half the MSE of 3 - 2; d/dw = x * (3 - 2)
+    ([0.5, 0.5], [1.0, 1.0, 1.0, 1.0])
     """
     n = X.shape[1]
     activations = forward(coefs, intercepts, X, activation, out_activation)
