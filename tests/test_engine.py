@@ -79,6 +79,28 @@ def test_weights_equal_sklearn_after_20_epochs(activation, solver, kind, setting
     np.testing.assert_allclose(curve, est.loss_curve_, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_float32_networks_stay_float32_as_in_fit(solver):
+    # scikit-learn keeps float32 weights for float32 data; the engine must not train a
+    # float64 network instead (regression: the flat gradient was allocated as float64).
+    X32 = X.astype(np.float32)
+    y32 = TARGETS["regression"].astype(np.float32)
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver=solver, max_iter=20, batch_size=8,
+                       random_state=1, learning_rate_init=0.01, momentum=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X32, y32)
+    rs = np.random.RandomState(1)
+    coefs, intercepts = init_params([3, 5, 1], "relu", rs)
+    res = fit_stochastic([c.astype(np.float32)[None] for c in coefs],
+                         [b.astype(np.float32)[None] for b in intercepts], X32[None],
+                         y32[None, :, None], config_from_estimator(est, "identity"), rs)
+    assert est.coefs_[0].dtype == np.float32
+    for mine, theirs in zip(res.coefs + res.intercepts, est.coefs_ + est.intercepts_):
+        assert mine.dtype == np.float32
+        np.testing.assert_allclose(mine[0], theirs, rtol=0, atol=1e-6)
+
+
 def test_stopping_rule_fires_in_the_matrix():
     # Guards the matrix above: at least one setting really stops early.
     est = MLPClassifier(hidden_layer_sizes=(5, 4), solver="adam", max_iter=20, batch_size=8,
@@ -127,6 +149,12 @@ def test_tasks_in_one_batch_equal_tasks_one_by_one(settings, monkeypatch):
         for a, t in zip(alone.coefs + alone.intercepts, together.coefs + together.intercepts):
             np.testing.assert_allclose(a[0], t[k], rtol=0, atol=1e-12)
         assert alone.n_iter[0] == together.n_iter[k]
+
+
+def test_unflatten_takes_shapes_as_lists_too():
+    # regression: the cached layout needed hashable shapes, a list of lists raised TypeError
+    views = unflatten(np.arange(10.0)[None], [[2, 3], [4]])
+    assert [v.shape for v in views] == [(1, 2, 3), (1, 4)]
 
 
 def test_flat_form_round_trips_and_keeps_a_shared_start_shared():

@@ -355,6 +355,19 @@ def test_maml_regression_meta_gradient_matches_finite_differences(sinusoid, acti
     _check_meta_gradient(maml, X, y, groups, shots=8)
 
 
+def test_maml_meta_gradient_is_exact_for_several_outputs(sinusoid):
+    # regression: with a 2-D y the meta-gradient was the number of outputs times the
+    # gradient of the meta-loss (the mean over outputs) it reports
+    X, y, groups = sinusoid[:3]
+    Y = np.c_[y, np.cos(y)]
+    mlp = _sgd_mlp(hidden_layer_sizes=(5, 4), activation="tanh", max_iter=3, alpha=0.01,
+                   batch_size=4, learning_rate_init=0.05)
+    maml = MAML(n_iter=1, meta_batch_size=6, shots=8).fit(mlp, X, Y, groups, random_state=0)
+    assert maml.coefs_[-1].shape[1] == 2
+    maml._estimator, maml._configs = mlp, {}
+    _check_meta_gradient(maml, X, Y, groups, shots=8)
+
+
 def test_n_jobs_does_not_change_the_result(sinusoid, monkeypatch):
     monkeypatch.setattr(_maml, "_CHUNK", 3)  # several chunks per meta-batch
     X, y, groups = sinusoid[:3]

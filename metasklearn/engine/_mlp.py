@@ -47,6 +47,7 @@ def unflatten(flat, shapes):
     [(2, 3, 2), (2, 2, 1), (2, 2), (2, 1)]
     """
     lead = flat.shape[:-1]
+    shapes = tuple(tuple(shape) for shape in shapes)  # hashable, for the cached bounds
     return [flat[..., a:b].reshape(lead + shape) for a, b, shape in _bounds(shapes)[0]]
 
 
@@ -255,7 +256,8 @@ def backprop_flat(coefs, intercepts, X, Y, activation, out_activation, alpha):
         loss = loss + (0.5 * alpha) * values / n
 
     shapes = param_shapes(coefs, intercepts)
-    grad = np.empty((X.shape[0], _bounds(shapes)[1]))
+    # the dtype of the forward pass: float32 weights and data stay float32, as in fit
+    grad = np.empty((X.shape[0], _bounds(shapes)[1]), dtype=error.dtype)
     views = unflatten(grad, shapes)
     last = len(coefs) - 1
     deltas = [None] * len(coefs)
@@ -264,7 +266,8 @@ def backprop_flat(coefs, intercepts, X, Y, activation, out_activation, alpha):
     # a fraction of the cost. The deltas kept are therefore those of the mean loss.
     error /= n
     deltas[last] = error
-    ones = np.ones(n)  # sums over rows as products: faster than np.sum over a middle axis
+    # sums over rows as products: faster than np.sum over a middle axis
+    ones = np.ones(n, dtype=error.dtype)
     for i in range(last, -1, -1):
         if i < last:
             deltas[i] = _matmul(deltas[i + 1], coefs[i + 1].transpose(0, 2, 1))
@@ -343,8 +346,8 @@ def hessian_vector_product_flat(coefs, activations, deltas, v_coefs, v_intercept
             R_act[i + 1] = _hidden_jvp(activation, activations[i + 1], RZ)
 
     shapes = param_shapes(v_coefs, v_intercepts)
-    ones = np.ones(n)
-    out = np.empty((activations[0].shape[0], _bounds(shapes)[1]))
+    ones = np.ones(n, dtype=R_act[-1].dtype)
+    out = np.empty((activations[0].shape[0], _bounds(shapes)[1]), dtype=R_act[-1].dtype)
     views = unflatten(out, shapes)
     R_delta = R_act[-1] / n  # delta_last = (P - Y) / n: the deltas are the mean loss's
     for i in range(last, -1, -1):

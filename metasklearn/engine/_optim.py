@@ -11,7 +11,7 @@ import numpy as np
 def sgd_init(params, momentum=0.9):
     # without momentum the velocities are never read: do not allocate them. np.zeros,
     # not zeros_like: a broadcast start would give Fortran-ordered velocities.
-    return {"velocities": [np.zeros(p.shape) for p in params] if momentum else None}
+    return {"velocities": [np.zeros(p.shape, p.dtype) for p in params] if momentum else None}
 
 
 def _per_task_rates(rate, grads):
@@ -22,7 +22,8 @@ def _per_task_rates(rate, grads):
     """
     if rate.shape[0] == 1 or (rate == rate[0]).all():
         return [float(rate[0])] * len(grads)
-    return [rate.reshape((-1,) + (1,) * (g.ndim - 1)) for g in grads]
+    # in g's dtype, as scikit-learn's Python-float rate keeps float32 updates float32
+    return [rate.reshape((-1,) + (1,) * (g.ndim - 1)).astype(g.dtype) for g in grads]
 
 
 def sgd_updates(state, grads, learning_rate, momentum, nesterov):
@@ -39,8 +40,8 @@ def sgd_updates(state, grads, learning_rate, momentum, nesterov):
 
 
 def adam_init(params):
-    return {"t": 0, "ms": [np.zeros(p.shape) for p in params],
-            "vs": [np.zeros(p.shape) for p in params]}
+    return {"t": 0, "ms": [np.zeros(p.shape, p.dtype) for p in params],
+            "vs": [np.zeros(p.shape, p.dtype) for p in params]}
 
 
 def adam_updates(state, grads, learning_rate_init, beta_1, beta_2, epsilon):

@@ -233,7 +233,8 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
                     aux = None if sgd else (state["ms"], state["vs"], [grad], state["t"])
                     trajectory.append((theta, acts, deltas, learning_rate.copy(),
                                        active.copy(), aux))
-                theta = theta + update
+                # as fit's in-place `param += update`: a float32 network stays float32
+                theta = (theta + update).astype(theta.dtype, copy=False)
                 if track_moved:
                     moved = update if moved is None else moved + update
 

@@ -557,6 +557,10 @@ class FOMAML(_MLPMetaInit):
         """``(flat gradient per task, per-task query loss or None)`` of a chunk."""
         loss, grad, _, _ = backprop_flat(res.coefs, res.intercepts, Xq, Yq, config.activation,
                                          out, 0.0)
+        if out == "identity" and Yq.shape[-1] > 1:
+            # scikit-learn's squared loss averages over the outputs but its gradient sums
+            # over them; the meta-loss is the average, so this is its gradient
+            grad /= Yq.shape[-1]
         return grad, loss
 
 
