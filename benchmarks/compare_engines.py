@@ -35,7 +35,10 @@ def _import_revision(rev, where):
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "metasklearn"],
                              capture_output=True, check=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(where, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse unsafe members
+            tar.extractall(where, filter="data")
+        else:  # our own git archive of our own package
+            tar.extractall(where)
     name = f"metasklearn_{rev}"
     (Path(where) / "metasklearn").rename(Path(where) / name)  # relative imports only
     sys.path.insert(0, str(where))
