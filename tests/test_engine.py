@@ -176,6 +176,31 @@ def test_flat_form_round_trips_and_keeps_a_shared_start_shared():
         assert np.shares_memory(view, flat)
 
 
+def test_a_shared_start_reaches_the_first_products_as_one_matrix(monkeypatch):
+    # The first step's products are single 2-D ones only if the start shared by all
+    # tasks arrives at _matmul with stride 0 on the task axis (most of the engine's speed
+    # at small meta-batches); the flat layout must not copy it per task.
+    from metasklearn.engine import _mlp
+
+    strides = []
+    matmul = _mlp._matmul
+
+    def spy(A, W):
+        strides.append(W.strides[0])
+        return matmul(A, W)
+
+    monkeypatch.setattr(_mlp, "_matmul", spy)
+    rng = np.random.RandomState(0)
+    coefs, intercepts = init_params([2, 6, 3, 1], "relu", rng)
+    config = config_from_estimator(
+        MLPRegressor(solver="sgd", batch_size=8, max_iter=1, momentum=0.0), "identity")
+    fit_stochastic([repeat_view(c, 5) for c in coefs], [repeat_view(b, 5) for b in intercepts],
+                   rng.normal(size=(5, 8, 2)), rng.normal(size=(5, 8, 1)), config,
+                   np.random.RandomState(0))
+    assert len(strides) == 5  # three layers forward, two deltas back
+    assert all(stride == 0 for stride in strides)
+
+
 def test_moved_is_trained_minus_starting_weights():
     # Reptile's meta-gradient is -moved; it must be the weights' displacement, also for
     # tasks that stop early (their later updates are masked) and with momentum.
