@@ -46,9 +46,14 @@ def unflatten(flat, shapes):
     >>> [v.shape for v in unflatten(np.zeros((2, 11)), ((3, 2), (2, 1), (2,), (1,)))]
     [(2, 3, 2), (2, 2, 1), (2, 2), (2, 1)]
     """
+    try:
+        bounds = _bounds(shapes)[0]
+    except TypeError:  # shapes given as lists: the cache needs them hashable
+        bounds = _bounds(tuple(tuple(shape) for shape in shapes))[0]
     lead = flat.shape[:-1]
-    shapes = tuple(tuple(shape) for shape in shapes)  # hashable, for the cached bounds
-    return [flat[..., a:b].reshape(lead + shape) for a, b, shape in _bounds(shapes)[0]]
+    # a 1-D layer (intercepts) is already its slice: no reshape call
+    return [flat[..., a:b] if len(shape) == 1 else flat[..., a:b].reshape(lead + shape)
+            for a, b, shape in bounds]
 
 
 def flatten(params):
