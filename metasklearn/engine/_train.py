@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._mlp import backprop_flat, flatten, hessian_vector_product_flat, param_shapes, unflatten
-from ._optim import adam_init, adam_updates, sgd_init, sgd_updates
+from ._optim import _per_task_rates, adam_init, adam_updates, sgd_init, sgd_updates
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,7 @@ def backward_training_flat(result, cotangent, config):
     m_bar = None if sgd else np.zeros(theta_bar.shape)
     for theta, acts, deltas, lr, active, aux in reversed(result.trajectory):
         u_bar = theta_bar if active.all() else np.where(active[:, None], theta_bar, 0.0)
-        rate = _rate(lr)
+        (rate,) = _per_task_rates(lr, [u_bar])
         if not sgd:
             g_bar, m_bar, v_bar = _adam_backward(u_bar, m_bar, v_bar, aux, config)
         elif not velocity:
@@ -339,10 +339,3 @@ def _adam_backward(u_bar, m_bar, v_bar, aux, config):
     v_bar = v_bar + np.where(root > 0, rate * u_bar * m / (denom**2 * 2 * safe), 0.0)
     g_bar = (1 - b1) * m_bar + (1 - b2) * 2 * g * v_bar
     return g_bar, b1 * m_bar, b2 * v_bar
-
-
-def _rate(lr):
-    """The learning rates of a step: a float when all tasks share one, else a column."""
-    if lr.shape[0] == 1 or (lr == lr[0]).all():
-        return float(lr[0])
-    return lr[:, None]

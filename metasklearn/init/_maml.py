@@ -30,8 +30,8 @@ from ..engine import (
 )
 from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
-from ._mlp_weights import (check_mlp, fit_from, head_map, hidden_sizes,
-                           layer_views, out_activation, task_weights)
+from ._mlp_weights import (check_mlp, fit_from, head_map, hidden_sizes, out_activation,
+                           task_weights)
 from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
                         split_pipeline, transform)
 from ._prototype_head import prototype_layer, prototype_layer_backward, prototype_start
@@ -137,8 +137,8 @@ class _MLPMetaInit(BaseInit):
         # One flat vector with the layers as views into it: the outer Adam step and the
         # finiteness check are a few operations per meta-iteration, not a few per layer.
         flat = np.concatenate([p.ravel() for p in coefs + intercepts + extra])
-        shapes = [p.shape for p in coefs + intercepts + extra]
-        params = layer_views(flat, shapes)
+        shapes = tuple(p.shape for p in coefs + intercepts + extra)
+        params = unflatten(flat, shapes)
         state = adam_init([flat])
         decay = self.ema_decay
         averaged = np.zeros_like(flat) if decay is not None else None
@@ -196,7 +196,7 @@ class _MLPMetaInit(BaseInit):
                       flush=True)
             if validation and ((it + 1) % every == 0 or it + 1 == self.n_iter):
                 start = self._start(flat, averaged, it + 1)
-                val_loss = self._validation_loss(layer_views(start, shapes), X, y, val_chunks,
+                val_loss = self._validation_loss(unflatten(start, shapes), X, y, val_chunks,
                                                  n_checked)
                 val_curve.append(val_loss)
                 val_iter.append(it + 1)

@@ -2,8 +2,7 @@
 
 One job: map a learned starting point onto one task's network (the output
 layer depends on the task's labels) and start that network's *own* ``fit``
-from it, through ``warm_start=True``; and lay a starting point out for the
-engine (layers as views of one flat vector).
+from it, through ``warm_start=True``.
 """
 
 import warnings
@@ -159,13 +158,3 @@ def fit_from(estimator, X, y, coefs, intercepts, strategy):
             RuntimeWarning,
         )
     return estimator
-
-
-def layer_views(vector, shapes):
-    """Arrays of the given shapes that are consecutive views into one flat ``vector``."""
-    views, offset = [], 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        views.append(vector[offset:offset + size].reshape(shape))
-        offset += size
-    return views
