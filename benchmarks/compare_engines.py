@@ -10,6 +10,12 @@ trustworthy). Meta-training tasks per CPU second on the sinusoid net of
 
 prints, per strategy and meta-batch size, the best rate of each side, their ratio, and the
 median of the ratios of adjacent runs.
+
+    python benchmarks/compare_engines.py --rev 4a36168 --same-start 70000
+
+checks instead that both revisions learn the same start: ``MAML`` on the sinusoid protocol
+(1 inner step, meta-batch 25, seed 0, that many meta-iterations), then the largest weight
+difference and the MSE after one step on the protocol's 100 test tasks for each.
 """
 
 import argparse
@@ -25,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from metasklearn.datasets import make_sinusoid_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -51,12 +59,17 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=9, help="alternating runs per side")
     parser.add_argument("--n-iter", type=int, default=100, help="meta-iterations at 25")
     parser.add_argument("--strategies", nargs="*", default=["MAML", "FOMAML", "Reptile"])
+    parser.add_argument("--same-start", type=int, default=None, metavar="N_ITER",
+                        help="compare the MAML starts both learn instead of the speed")
     args = parser.parse_args(argv)
     import bench_mlp_meta as bench
     import metasklearn.init as current
 
     with tempfile.TemporaryDirectory() as where:
         earlier = _import_revision(args.rev, where)
+        if args.same_start is not None:
+            _same_start(bench, earlier, current, args.rev, args.same_start)
+            return
         X, y, groups = bench._sinusoid_pool(20000)
         learner = bench.sinusoid_learner(1)
         print(f"meta-training tasks per CPU second, best of {args.rounds} alternating runs, "
@@ -80,6 +93,29 @@ def main(argv=None):
                     print(f"{name:8} meta-batch {batch:4d}: {args.rev} {old:7.0f}  now "
                           f"{new:7.0f}  ratio of bests {new / old:.2f}, median paired ratio "
                           f"{paired:.2f}", flush=True)
+
+
+def _same_start(bench, earlier, current, rev, n_iter):
+    X, y, groups = bench._sinusoid_pool(25 * n_iter)
+    X_test, y_test, g_test = make_sinusoid_tasks(n_tasks=100, n_samples=bench.K + 100,
+                                                 random_state=12345)
+    starts = {}
+    with threadpool_limits(1):
+        for side, module in ((rev, earlier), ("now", current)):
+            strategy = module.MAML(n_iter=n_iter, meta_batch_size=25, meta_learning_rate=1e-3,
+                                   shots=bench.K)
+            starts[side] = strategy.fit(bench.sinusoid_learner(1), X, y, groups,
+                                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for side, strategy in starts.items():
+            mse, _ = bench._mse_after(strategy.adapt, X_test, y_test, g_test, 1)
+            print(f"{side:>8}: MSE after 1 step on the protocol's test tasks {mse:.10f}")
+    weights = [np.concatenate([p.ravel() for p in s.coefs_ + s.intercepts_])
+               for s in starts.values()]
+    print(f"largest weight difference after {n_iter} meta-iterations: "
+          f"{np.abs(weights[0] - weights[1]).max():.3g} (largest weight "
+          f"{np.abs(weights[0]).max():.3g})")
 
 
 if __name__ == "__main__":
