@@ -157,6 +157,12 @@ def test_unflatten_takes_shapes_as_lists_too():
     assert [v.shape for v in views] == [(1, 2, 3), (1, 4)]
 
 
+def test_unflatten_names_a_layout_that_does_not_fit():
+    with pytest.raises(ValueError, match="got 11 parameters per task but the layer shapes "
+                                         "hold 10"):
+        unflatten(np.zeros((2, 11)), ((2, 3), (4,)))
+
+
 def test_flat_form_round_trips_and_keeps_a_shared_start_shared():
     rng = np.random.RandomState(0)
     coefs, intercepts = init_params([3, 4, 2], "relu", rng)

@@ -47,9 +47,13 @@ def unflatten(flat, shapes):
     [(2, 3, 2), (2, 2, 1), (2, 2), (2, 1)]
     """
     try:
-        bounds = _bounds(shapes)[0]
+        bounds, size = _bounds(shapes)
     except TypeError:  # shapes given as lists: the cache needs them hashable
-        bounds = _bounds(tuple(tuple(shape) for shape in shapes))[0]
+        bounds, size = _bounds(tuple(tuple(shape) for shape in shapes))
+    if flat.shape[-1] != size:
+        raise ValueError(
+            f"unflatten got {flat.shape[-1]} parameters per task but the layer shapes hold "
+            f"{size}; pass the shapes the flat form was made from (param_shapes).")
     lead = flat.shape[:-1]
     # a 1-D layer (intercepts) is already its slice: no reshape call
     return [flat[..., a:b] if len(shape) == 1 else flat[..., a:b].reshape(lead + shape)
