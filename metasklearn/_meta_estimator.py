@@ -4,6 +4,7 @@ from copy import deepcopy
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
@@ -218,6 +219,15 @@ class MetaEstimator(BaseEstimator):
         tags = self.__sklearn_tags__() if tags is None else tags
         if isinstance(self._base_estimator(), Pipeline):
             return self._validate_pipeline_input(X, reset=reset, y=y, tags=tags)
+        if (sparse.issparse(X) and not tags.input_tags.sparse
+                and get_tags(self._base_estimator()).input_tags.sparse):
+            # scikit-learn's own message would blame the base estimator, which takes it
+            raise TypeError(
+                f"Sparse data was passed for X, but dense data is required: "
+                f"{type(self.init).__name__} works on dense rows although "
+                f"{type(self._base_estimator()).__name__} takes sparse ones. Pass "
+                "X.toarray(), or a Pipeline whose first step makes the rows dense."
+            )
         kwargs = dict(
             reset=reset,
             accept_sparse=["csr", "csc"] if tags.input_tags.sparse else False,
@@ -272,6 +282,10 @@ class MetaEstimator(BaseEstimator):
             Fitted meta-estimator.
         """
         self._validate_params()
+        # A refit must not leave a previous fit's learners or labels behind: refit=False
+        # or a regressor sets none of them.
+        for name in ("learners_", "population_learner_", "classes_"):
+            self.__dict__.pop(name, None)
         X, y = self._validate_X(X, reset=True, y=y)
         groups = check_groups(groups, _num_samples(X))
         self.tasks_, indices = task_indices(groups)

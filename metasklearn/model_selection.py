@@ -5,7 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._validation import check_groups, task_indices
@@ -50,8 +51,10 @@ class FewShotScorer:
         ----------
         estimator : MetaEstimator or estimator object
             A fitted :class:`~metasklearn.MetaEstimator` is adapted with its
-            ``adapt``; any other estimator is cloned and fitted on the
-            support rows alone (the *scratch* baseline).
+            ``adapt``, and so is one at the end of a fitted Pipeline (its
+            fitted transformers are kept and applied to the task's rows);
+            any other estimator is cloned and fitted on the support rows
+            alone (the *scratch* baseline).
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         groups : array-like of shape (n_samples,)
@@ -70,6 +73,7 @@ class FewShotScorer:
                 "fit (GridSearchCV) or in params={'groups': groups} (cross_validate)."
             )
         y = np.asarray(y)
+        check_consistent_length(X, y)
         groups = check_groups(groups, y.shape[0])
         splitter = SupportQuerySplit(
             self.shots, per_class=self.per_class, random_state=self.random_state
@@ -86,13 +90,38 @@ class FewShotScorer:
         return float(np.mean(scores))
 
     def _score_task(self, estimator, X, y, support, query):
-        X_support = _safe_indexing(X, support)
-        if hasattr(estimator, "adapt"):
-            learner = estimator.adapt(X_support, y[support])
-        else:
-            learner = clone(estimator).fit(X_support, y[support])
+        learner = _adapt_or_fit(estimator, _safe_indexing(X, support), y[support])
         scorer = check_scoring(learner, self.scoring)
         return scorer(learner, _safe_indexing(X, query), y[query])
+
+
+def _adapts(estimator):
+    """Whether ``estimator`` adapts: it has ``adapt``, or is a Pipeline ending in one that does."""
+    if isinstance(estimator, Pipeline):
+        return _adapts(estimator.steps[-1][1])
+    return hasattr(estimator, "adapt")
+
+
+def _adapt_or_fit(estimator, X, y):
+    """The learner for one task: ``estimator.adapt``, or a clone fitted from scratch.
+
+    A fitted Pipeline ending in a :class:`~metasklearn.MetaEstimator` (as
+    ``GridSearchCV`` holds it) adapts its last step to the rows its fitted
+    transformers make, and comes back as a Pipeline of those transformers
+    and the learner; refitting the whole Pipeline on one task's rows would
+    score a scratch model, or fail, in the meta-estimator's name.
+    """
+    if not isinstance(estimator, Pipeline):
+        if hasattr(estimator, "adapt"):
+            return estimator.adapt(X, y)
+        return clone(estimator).fit(X, y)
+    name, final = estimator.steps[-1]
+    if not _adapts(final):
+        return clone(estimator).fit(X, y)
+    head = estimator.steps[:-1]
+    if head:
+        X = Pipeline(head).transform(X)
+    return Pipeline([*head, (name, _adapt_or_fit(final, X, y))])
 
 
 def make_few_shot_scorer(scoring=None, *, shots=5, per_class=False, random_state=0):

@@ -315,6 +315,34 @@ def test_pipeline_scaler_is_fitted_once_on_training_rows_and_scale_free():
         prior.adapt(Ridge(), X[:4], y[:4])
 
 
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_pipeline_adapt_refuses_nan_that_a_transformer_passes_through(kind):
+    # Regression: StandardScaler passes NaN on; the classifier's MAP solve then stopped at
+    # once and returned the prior mean as the "fitted" model, the Ridge one scipy's error.
+    if kind == "regression":
+        X, y, groups, _ = _linear(10)
+        pipe = make_pipeline(StandardScaler(), Ridge())
+    else:
+        X, y, groups = make_logistic_tasks(n_tasks=6, n_samples=30, random_state=0)
+        pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    prior = GaussianPrior().fit(pipe, X, y, groups)
+    X_new = X[:20].copy()
+    X_new[5, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity as the linear step sees them.*"
+                                         "SimpleImputer"):
+        prior.adapt(clone(pipe), X_new, y[:20])
+
+
+def test_sparse_rows_are_refused_in_the_strategy_s_name():
+    import scipy.sparse as sp
+
+    X, y, groups = make_logistic_tasks(n_tasks=6, n_samples=30, random_state=0)
+    meta = MetaEstimator(LogisticRegression(), init=GaussianPrior())
+    with pytest.raises(TypeError, match="GaussianPrior works on dense rows although "
+                                        "LogisticRegression takes sparse ones"):
+        meta.fit(sp.csr_matrix(X), y, groups=groups)
+
+
 def test_pipeline_adapt_applies_every_transformer_step_and_skips_passthrough():
     # adapt transforms step by step (not through Pipeline.transform): each fitted step
     # must run in order, "passthrough" and None must be skipped.

@@ -43,7 +43,8 @@ def test_selection_uses_normalised_scores_not_raw_means():
 def test_normalisation_of_ties_and_failures():
     scores = np.array([[0.7, 0.7, np.nan], [0.2, np.nan, 0.6]])
     np.testing.assert_allclose(_normalize_per_task(scores, np.arange(2)), [[1, 1, 0], [0, 0, 1]])
-    with pytest.raises(ValueError, match="Every candidate setting failed on task 'b'"):
+    with pytest.raises(ValueError,
+                       match="Every candidate setting failed or scored NaN on task 'b'"):
         _normalize_per_task(np.array([[0.1], [np.nan]]), np.array(["a", "b"]))
 
 
@@ -55,8 +56,9 @@ def test_a_task_every_setting_fails_on_is_named_with_the_reason_in_a_warning():
     X[3, 0] = np.nan
     groups = np.repeat(["a", "b", "c"], 20)
     with pytest.warns(FitFailedWarning, match="task 'a'.*Input X contains NaN"), \
-            pytest.raises(ValueError, match="failed on task 'a'; the FitFailedWarnings say why. "
-                                            "Set error_score='raise'"):
+            pytest.raises(ValueError, match=r"failed or scored NaN on task 'a'\. The warnings "
+                                            r"raised .* FitFailedWarning for a failed fit "
+                                            r"\(error_score='raise'"):
         LearnedDefault({"C": [1, 10]}).fit(SVC(), X, y, groups)
 
 

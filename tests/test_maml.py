@@ -147,6 +147,18 @@ def test_pipeline_base_estimator_equals_the_bare_mlp_on_transformed_rows(sinusoi
         strategy.adapt(clone(mlp), support, y_new[:10])
 
 
+def test_pipeline_adapt_refuses_nan_that_a_transformer_passes_through(sinusoid):
+    X, y, groups, X_new, y_new, _ = sinusoid
+    pipe = make_pipeline(StandardScaler(), _sgd_mlp())
+    strategy = MAML(n_iter=2, meta_batch_size=5, shots=10)
+    strategy.fit(pipe, X, y, groups, random_state=0)
+    support = X_new[:10].copy()
+    support[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity as the MLP step sees them.*MAML "
+                                         "cannot adapt"):
+        strategy.adapt(clone(pipe), support, y_new[:10])
+
+
 def test_meta_estimator_with_a_pipeline_adapts_a_fitted_pipeline(sinusoid):
     X, y, groups, X_new, y_new, _ = sinusoid
     pipe = make_pipeline(StandardScaler(), _sgd_mlp())

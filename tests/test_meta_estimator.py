@@ -464,3 +464,16 @@ def test_refit_false_keeps_no_learners_and_adapts_the_same(blobs):
     np.testing.assert_array_equal(
         lean.adapt(X[:30], y[:30]).coef_, full.adapt(X[:30], y[:30]).coef_
     )
+
+
+def test_a_refit_leaves_nothing_of_the_previous_fit_behind(blobs):
+    # Regression: refit=False after refit=True kept the old learners_ (of other tasks), and
+    # a classifier's classes_ stayed after switching the base estimator to a regressor.
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    assert set(meta.learners_) == set(range(6)) and meta.classes_.tolist() == [0, 1, 2]
+    meta.set_params(refit=False).fit(X[groups < 2], y[groups < 2], groups=groups[groups < 2])
+    assert meta.n_tasks_ == 2
+    assert not hasattr(meta, "learners_") and not hasattr(meta, "population_learner_")
+    meta.set_params(estimator=Ridge(), refit=True).fit(X, X[:, 0], groups=groups)
+    assert not hasattr(meta, "classes_") and set(meta.learners_) == set(range(6))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, load_wine
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
@@ -202,8 +203,30 @@ def test_infinite_scores_count_as_failed_settings():
     np.testing.assert_allclose(pm.normalized("rank"), [[0, 0.5, 1], [0, 1, 0.5]])
     assert LearnedDefault().fit(DecisionTreeClassifier(), pm).best_index_ == 1
     failed = PerformanceMatrix.from_scores([[np.inf, np.inf], [0.1, 0.2]], candidates[:2])
-    with pytest.raises(ValueError, match="Every candidate setting failed on task 0"):
+    with pytest.raises(ValueError, match=r"Every score given for task 0 is NaN or infinite.*"
+                                         r"drop_tasks\(\[0\]\)"):
         failed.normalized()
+
+
+@pytest.mark.filterwarnings("ignore:R\\^2 score is not well-defined")
+def test_a_score_undefined_on_small_folds_is_named_once_per_task():
+    # Regression: 5-row regression tasks in 3 folds give R² on one-row folds (NaN without a
+    # failed fit); the error pointed at FitFailedWarnings that did not exist.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(20, 2)), rng.normal(size=20)
+    groups = np.repeat(["a", "b", "c", "d"], [5, 5, 5, 5])
+    with pytest.warns(UndefinedMetricWarning) as record:
+        pm = PerformanceMatrix(Ridge(), {"alpha": [0.1, 10.0]}, cv=3).fit(X, y, groups)
+    notes = [str(w.message) for w in record if "settings fitted on task" in str(w.message)]
+    assert notes == [f"3 of 3 settings fitted on task {t!r} but their score is not finite: "
+                     "the scoring is undefined on its test folds of 1 row(s) (R² needs at "
+                     "least 2). Use fewer folds (cv), a scoring defined on a few rows, or "
+                     "give the task more rows." for t in "abcd"]
+    with pytest.raises(ValueError, match="failed or scored NaN on task 'a'.*"
+                                         "UndefinedMetricWarning"):
+        pm.normalized()
+    ok = PerformanceMatrix(Ridge(), {"alpha": [0.1, 10.0]}, cv=2).fit(X, y, groups)
+    assert np.isfinite(ok.normalized()).all()
 
 
 def test_dataset_ids_of_mixed_types_keep_their_types():

@@ -120,9 +120,36 @@ def test_a_new_task_every_member_fails_on_says_where_the_reason_is(fitted):
     X_new = X_new.copy()
     X_new[0, 0] = np.nan  # the strategy's own select does not validate: SVC refuses it
     with pytest.warns(FitFailedWarning, match="Input X contains NaN"), \
-            pytest.raises(ValueError, match="Every setting of Portfolio failed on the new task; "
-                                            "the FitFailedWarnings say why"):
+            pytest.raises(ValueError, match="Every setting of Portfolio failed or scored NaN on "
+                                            "the new task. A failed fit raises a "
+                                            "FitFailedWarning that says why"):
         fitted.hyperparams_.select(SVC(), X_new, y_new)
+
+
+def test_a_new_task_without_a_class_big_enough_for_stratified_folds_names_the_fix(fitted):
+    X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=40, random_state=5)
+    rows = np.r_[np.flatnonzero(y_new == 0)[:2], np.flatnonzero(y_new == 1)[:2]]
+    with pytest.raises(ValueError, match="stratified 3-fold cross-validation, but no class of "
+                                         r"the task has 3 rows \(the largest has 2\).*"
+                                         "hyperparams__select_cv=2"):
+        fitted.hyperparams_.select(SVC(), X_new[rows], y_new[rows])
+
+
+@pytest.mark.filterwarnings("ignore:R\\^2 score is not well-defined",
+                            "ignore:One or more of the test scores")
+def test_a_new_task_too_small_for_its_score_says_so():
+    # Regression: R² on one-row test folds is NaN although no fit failed, and the error
+    # pointed at FitFailedWarnings that did not exist.
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.RandomState(0)
+    X, y, groups = rng.normal(size=(60, 2)), rng.normal(size=60), np.repeat([0, 1, 2], 20)
+    meta = MetaEstimator(Ridge(), hyperparams=Portfolio({"alpha": [0.1, 10.0]}, size=2),
+                         random_state=0).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=r"\(5 rows in 3 folds, some of 1 row\(s\); R² needs "
+                                         r"at least 2\).*hyperparams__select_cv=2"):
+        meta.adapt(X[:5], y[:5])
+    assert meta.adapt(X[:6], y[:6]).alpha in (0.1, 10.0)
 
 
 def test_portfolio_is_the_same_under_n_jobs_1_and_2():

@@ -132,6 +132,36 @@ def test_pipeline_routes_groups_to_the_meta_estimator(collection, routing):
     assert pipe.score(X, y, groups=groups) == pytest.approx(meta.score(Xt, y, groups=groups))
 
 
+def test_few_shot_scorer_adapts_a_pipeline_ending_in_a_meta_estimator(collection, routing):
+    # Regression: the scorer refitted such a Pipeline on one task's support rows, so
+    # LearnedDefault failed on a single task and GridSearchCV scored every candidate NaN.
+    X, y, groups = collection
+    train, test = groups < 6, groups >= 6
+    pipe = Pipeline([
+        ("scale", StandardScaler()),
+        ("meta", MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 30.0]}))),
+    ]).fit(X[train], y[train], groups=groups[train])
+    scorer = make_few_shot_scorer(shots=5, random_state=0)
+    support, query = next(SupportQuerySplit(5, random_state=0).split(X[test], None,
+                                                                     groups[test]))
+    scale, meta = pipe.named_steps["scale"], pipe.named_steps["meta"]
+    Xs, Xq, ys, yq, gs, gq = (X[test][support], X[test][query], y[test][support],
+                              y[test][query], groups[test][support], groups[test][query])
+    expected = [meta.adapt(scale.transform(Xs[gs == t]), ys[gs == t])
+                .score(scale.transform(Xq[gq == t]), yq[gq == t]) for t in (6, 7, 8)]
+    assert scorer(pipe, X[test], y[test], groups=groups[test]) == pytest.approx(
+        np.mean(expected))
+    search = GridSearchCV(pipe, {"meta__hyperparams__cv": [2, 3]}, cv=GroupKFold(3),
+                          scoring=scorer).fit(X, y, groups=groups)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_few_shot_scorer_names_rows_of_x_and_y_that_differ(collection):
+    X, y, groups = collection
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[134, 135\]"):
+        make_few_shot_scorer()(Ridge(), X[:-1], y, groups=groups)
+
+
 def test_without_routing_a_search_that_needs_tasks_fails_loudly(collection):
     X, y, groups = collection
     meta = MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 10.0]}))

@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, clone, is_classifier
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import FitFailedWarning, UndefinedMetricWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv, cross_validate
 from sklearn.utils import (_safe_indexing, check_array, check_consistent_length,
@@ -187,13 +187,14 @@ class PerformanceMatrix(BaseEstimator):
         )
         # Warned here, not in the workers: a process-based backend would print a
         # worker's warnings to its stderr, out of the caller's reach.
-        for _, _, failure in results:
+        for _, _, failure, _ in results:
             if failure is not None:
                 warnings.warn(failure, FitFailedWarning)
+        _warn_undefined_scores(results, tasks, len(self.candidates_))
         shape = (len(tasks), len(self.candidates_))
         self.tasks_ = tasks
-        self.scores_ = np.array([score for score, _, _ in results], dtype=float).reshape(shape)
-        self.fit_times_ = np.array([t for _, t, _ in results], dtype=float).reshape(shape)
+        self.scores_ = np.array([r[0] for r in results], dtype=float).reshape(shape)
+        self.fit_times_ = np.array([r[1] for r in results], dtype=float).reshape(shape)
         self.meta_features_, self.meta_feature_names_ = None, None
         if self.metafeatures:
             rows = parallel(delayed(compute_metafeatures)(X_t, y_t) for X_t, y_t in datasets)
@@ -280,10 +281,11 @@ class PerformanceMatrix(BaseEstimator):
         normalized : ndarray of shape (n_tasks, n_candidates)
         """
         check_is_fitted(self, "scores_")
+        given = self.estimator is None  # from_scores: no fits to blame
         if method == "minmax":
-            return _normalize_per_task(self.scores_, self.tasks_)
+            return _normalize_per_task(self.scores_, self.tasks_, given)
         if method == "rank":
-            return _rank_per_task(self.scores_, self.tasks_)
+            return _rank_per_task(self.scores_, self.tasks_, given)
         raise ValueError(f"method must be 'minmax' or 'rank', got {method!r}.")
 
     def drop_tasks(self, tasks):
@@ -498,18 +500,42 @@ def _same_setting(a, b, loose_numbers=()):
 
 
 def _score_setting(estimator, X, y, cv, scoring, error_score, task):
-    """Mean within-task CV score, total fit time and failure message of one (task, setting)."""
+    """Mean within-task CV score, total fit time, failure message and undefined-score note.
+
+    The note is the smallest test fold's row count when every fit succeeded
+    but the score is not finite (R² on a one-row fold), else ``None``.
+    """
     cv = check_cv(cv, y, classifier=is_classifier(estimator))
     try:
-        result = cross_validate(estimator, X, y, cv=cv, scoring=scoring, error_score="raise")
+        result = cross_validate(estimator, X, y, cv=cv, scoring=scoring, error_score="raise",
+                                return_indices=True)
     except Exception as exc:
         if error_score == "raise":
             raise
         # One failing fold fails the setting on this task: its mean would be NaN anyway.
         failure = (f"{estimator!r} failed on task {task!r} and scores {error_score}: "
                    f"{type(exc).__name__}: {exc}")
-        return float(error_score), np.nan, failure
-    return float(np.mean(result["test_score"])), float(np.sum(result["fit_time"])), None
+        return float(error_score), np.nan, failure, None
+    score = float(np.mean(result["test_score"]))
+    undefined = None
+    if not np.isfinite(score):
+        undefined = min(len(test) for test in result["indices"]["test"])
+    return score, float(np.sum(result["fit_time"])), None, undefined
+
+
+def _warn_undefined_scores(results, tasks, n_candidates):
+    """One warning per task whose settings all fitted but scored NaN or infinity."""
+    for i, task in enumerate(tasks.tolist()):
+        rows = [r[3] for r in results[i * n_candidates:(i + 1) * n_candidates]
+                if r[3] is not None]
+        if rows:
+            warnings.warn(
+                f"{len(rows)} of {n_candidates} settings fitted on task {task!r} but their "
+                f"score is not finite: the scoring is undefined on its test folds of "
+                f"{min(rows)} row(s) (R² needs at least 2). Use fewer folds (cv), a scoring "
+                "defined on a few rows, or give the task more rows.",
+                UndefinedMetricWarning,
+            )
 
 
 def _failed(scores):
@@ -518,19 +544,28 @@ def _failed(scores):
     return ~np.isfinite(scores)
 
 
-def _check_no_failed_task(scores, tasks):
+def _check_no_failed_task(scores, tasks, given):
     failed = _failed(scores).all(axis=1)
-    if failed.any():
+    if not failed.any():
+        return
+    task = tasks[failed].tolist()[0]
+    if given:
         raise ValueError(
-            f"Every candidate setting failed on task {tasks[failed].tolist()[0]!r}; the "
-            "FitFailedWarnings say why. Set error_score='raise' (hyperparams__error_score "
-            "through MetaEstimator) to raise the first error instead."
+            f"Every score given for task {task!r} is NaN or infinite, so nothing can be "
+            f"learned from it; leave it out with drop_tasks([{task!r}]) or fill in its scores."
         )
+    raise ValueError(
+        f"Every candidate setting failed or scored NaN on task {task!r}. The warnings "
+        "raised while the matrix was built say why: a FitFailedWarning for a failed fit "
+        "(error_score='raise', hyperparams__error_score through MetaEstimator, raises the "
+        "first instead), an UndefinedMetricWarning for a score undefined on small test "
+        f"folds. Fix that, or leave the task out with drop_tasks([{task!r}])."
+    )
 
 
-def _normalize_per_task(scores, tasks):
+def _normalize_per_task(scores, tasks, given=False):
     """Min-max scale each task's row; a failed (NaN or infinite) setting gets 0, the worst."""
-    _check_no_failed_task(scores, tasks)
+    _check_no_failed_task(scores, tasks, given)
     failed = _failed(scores)
     finite = np.where(failed, np.nan, scores)
     low = np.nanmin(finite, axis=1, keepdims=True)
@@ -542,9 +577,9 @@ def _normalize_per_task(scores, tasks):
     return normalized
 
 
-def _rank_per_task(scores, tasks):
+def _rank_per_task(scores, tasks, given=False):
     """Average rank within each task scaled to [0, 1]; a failed setting gets 0."""
-    _check_no_failed_task(scores, tasks)
+    _check_no_failed_task(scores, tasks, given)
     failed = _failed(scores)
     filled = np.where(failed, -np.inf, scores)
     ranks = rankdata(filled, method="average", axis=1) - 1.0

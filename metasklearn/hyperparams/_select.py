@@ -3,7 +3,8 @@
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV, check_cv
+from sklearn.model_selection import (GridSearchCV, HalvingGridSearchCV, StratifiedKFold,
+                                     check_cv)
 
 from ._relative import resolve_settings
 
@@ -18,13 +19,23 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
     values, so ``GridSearchCV`` tries exactly these settings and
     ``HalvingGridSearchCV`` races them on growing subsamples.
     """
-    n_splits = check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y)
+    splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+    n_splits = splitter.get_n_splits(X, y)
     if len(y) < n_splits:
         raise ValueError(
             f"{owner} compares its settings on the new task by {n_splits}-fold "
             f"cross-validation, but the task has {len(y)} rows. Give more rows or a smaller "
             "select_cv (for example hyperparams__select_cv=2)."
         )
+    if isinstance(splitter, StratifiedKFold):
+        _, counts = np.unique(y, return_counts=True)
+        if (counts < n_splits).all():  # where StratifiedKFold itself gives up
+            raise ValueError(
+                f"{owner} compares its settings on the new task by stratified {n_splits}-fold "
+                f"cross-validation, but no class of the task has {n_splits} rows (the largest "
+                f"has {counts.max()}). Give more rows of each class or a smaller select_cv "
+                "(for example hyperparams__select_cv=2)."
+            )
     settings = [resolve_settings(params, X) for params in settings]
     grids = [{name: [value] for name, value in params.items()} for params in settings]
     kwargs = dict(cv=cv, scoring=scoring, refit=False, error_score=error_score)
@@ -38,10 +49,15 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
         searcher = GridSearchCV(estimator, grids, **kwargs)
     searcher.fit(X, y)
     if np.isnan(searcher.cv_results_["mean_test_score"]).all():
+        smallest = len(y) // n_splits
         raise ValueError(
-            f"Every setting of {owner} failed on the new task; the FitFailedWarnings say "
-            "why. Set error_score='raise' (hyperparams__error_score through MetaEstimator) "
-            "to raise the first error instead."
+            f"Every setting of {owner} failed or scored NaN on the new task. A failed fit "
+            "raises a FitFailedWarning that says why (error_score='raise', "
+            "hyperparams__error_score through MetaEstimator, raises the first instead). "
+            f"Without one, the score is undefined on test folds this small ({len(y)} rows in "
+            f"{n_splits} folds, some of {smallest} row(s); R² needs at least 2): give more "
+            "rows, a smaller select_cv (for example hyperparams__select_cv=2) or a scoring "
+            "defined on a few rows."
         )
     return searcher
 

@@ -12,8 +12,8 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 from .._validation import task_indices
 from . import _linear_adapters as adapters
 from ._base import BaseInit
-from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
-                        split_pipeline, transform)
+from ._pipeline import (attach, check_finite_rows, check_same_kind, check_step_width,
+                        fit_transformer, split_pipeline, transform)
 from ._prior_em import (
     add_intercept_column,
     fit_gaussian_prior,
@@ -262,6 +262,16 @@ class GaussianPrior(BaseInit):
                 "Pipeline([StandardScaler(), ...]) as the base estimator."
             )
 
+    @staticmethod
+    def _check_map_finite(weights):
+        # Inputs are checked finite, so this guards overflow on extreme rows.
+        if not np.all(np.isfinite(weights)):
+            raise ValueError(
+                "GaussianPrior's MAP weights for the new task are not finite; its features "
+                "are probably on a much larger scale than in fit. Standardise them, e.g. with "
+                "Pipeline([StandardScaler(), ...]) as the base estimator."
+            )
+
     def adapt(self, estimator, X, y):
         """Return the MAP model of one new task as a fitted estimator of the base class.
 
@@ -288,11 +298,13 @@ class GaussianPrior(BaseInit):
             n_rows = _num_samples(X)
             X = (transform(self.transformer_, X) if n_rows
                  else np.empty((0, self.n_features_in_)))
+            check_finite_rows(X, "linear", "GaussianPrior")
         if self.transformer_ is None:
             Z, y = validate_data(final, X, y, reset=True, ensure_min_samples=0,
                                  y_numeric=self._kind == "regression")
         else:
-            # The transformer validated X and returns an array: record its width only.
+            # The transformer validated X and returns an array (checked finite above):
+            # record its width only.
             Z = validate_data(final, X, reset=True, skip_check_array=True)
             y = check_array(y, ensure_2d=False, dtype="numeric" if self._kind == "regression"
                             else None, ensure_min_samples=0, input_name="y")
@@ -302,6 +314,7 @@ class GaussianPrior(BaseInit):
         X1 = add_intercept_column(Z, self._fit_intercept)
         if self._kind == "regression":
             theta = gaussian_map(X1, y, self.mean_, self._precision, self.noise_variance_)
+            self._check_map_finite(theta)
             adapters.write_regressor(final, theta, self._fit_intercept, n_iter=1)
         else:
             self._check_known_labels(y)
@@ -309,6 +322,7 @@ class GaussianPrior(BaseInit):
             blocks, reference = self._blocks()
             W, _, _, n_iter = softmax_map(X1[None], Y[None], blocks, reference, self.mean_,
                                           self._precision)
+            self._check_map_finite(W)
             adapters.write_classifier(final, W[0].reshape(blocks, -1), self._fit_intercept,
                                       self.classes_.copy(), n_iter)
         return attach(estimator, self.transformer_, final)

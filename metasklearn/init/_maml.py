@@ -32,8 +32,8 @@ from ..engine._optim import adam_init, adam_updates
 from ._base import BaseInit
 from ._mlp_weights import (check_mlp, fit_from, head_map, hidden_sizes, out_activation,
                            task_weights)
-from ._pipeline import (attach, check_same_kind, check_step_width, fit_transformer,
-                        split_pipeline, transform)
+from ._pipeline import (attach, check_finite_rows, check_same_kind, check_step_width,
+                        fit_transformer, split_pipeline, transform)
 from ._prototype_head import prototype_layer, prototype_layer_backward, prototype_start
 from ._task_batches import (coded_targets, detect_label_space, draw_tasks, gather,
                             hold_out_tasks, split_rows, task_targets)
@@ -434,6 +434,8 @@ class _MLPMetaInit(BaseInit):
             M = head_map("episodic", 1, np.arange(len(np.unique(y))))
         coefs, intercepts = task_weights(self.coefs_, self.intercepts_, M)
         Xt = transform(self.transformer_, X)
+        if self.transformer_ is not None:
+            check_finite_rows(Xt, "MLP", name)
         check_step_width(_num_features(Xt), self.coefs_[0].shape[0], "MLP", name)
         if self.prototype_scale_ is not None:
             coefs[-1], intercepts[-1] = prototype_start(coefs, intercepts, Xt, y,

@@ -9,6 +9,8 @@ learner cannot change another).
 
 from copy import deepcopy
 
+import numpy as np
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
@@ -60,6 +62,23 @@ def transform(transformer, X):
         if step is not None and not (isinstance(step, str) and step == "passthrough"):
             X = step.transform(X)
     return X
+
+
+def check_finite_rows(X, step, strategy):
+    """Raise when a new task's rows hold NaN or infinity as the learned step sees them.
+
+    A transformer such as ``StandardScaler`` passes NaN through; left to the
+    last step, it would surface as a bare "Input contains NaN" or, in a MAP
+    solve, as weights silently left at the prior mean.
+    """
+    values = X.data if sparse.issparse(X) else np.asarray(X)
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        raise ValueError(
+            f"adapt got rows that hold NaN or infinity as the {step} step sees them (after "
+            f"the Pipeline's transformers); {strategy} cannot adapt to them. Impute the "
+            "missing values (for example with a SimpleImputer step in the Pipeline) or drop "
+            "those rows."
+        )
 
 
 def attach(estimator, transformer, final):
