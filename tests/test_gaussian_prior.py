@@ -246,6 +246,72 @@ ESTIMATORS = [
 ]
 
 
+@pytest.mark.parametrize("sgd, exact", [
+    (SGDRegressor(), Ridge()), (SGDClassifier(loss="log_loss"), LogisticRegression())])
+def test_sgd_estimators_get_the_same_map_as_the_exact_ones(sgd, exact):
+    # The adapters write each family's own attributes; the MAP, intercept included, is
+    # the one prior's (the shape test above holds for any weights).
+    rows = _rows()[1 if hasattr(exact, "predict_proba") else 0]
+    X = rows[0]
+    learner = _adapted(sgd)[0]
+    reference = _adapted(exact)[0]
+    np.testing.assert_allclose(np.ravel(learner.intercept_), np.ravel(reference.intercept_),
+                               atol=1e-10)
+    np.testing.assert_allclose(np.ravel(learner.coef_), np.ravel(reference.coef_), atol=1e-10)
+    if hasattr(exact, "predict_proba"):
+        np.testing.assert_allclose(learner.predict_proba(X), reference.predict_proba(X),
+                                   atol=1e-10)
+    else:
+        np.testing.assert_allclose(learner.predict(X), reference.predict(X), atol=1e-10)
+
+
+def _mixed_model_deviance(params, X, y, groups, reml):
+    """-2 log-likelihood (up to a constant) of y = Z (beta + b_task) + noise, b ~ N(0, D).
+
+    ``params``: the Cholesky factor of D (lower triangle) and log noise variance;
+    beta is profiled out by generalised least squares. ``reml`` adds the term
+    that makes it the restricted likelihood.
+    """
+    L = np.zeros((2, 2))
+    L[np.tril_indices(2)] = params[:3]
+    D, noise = L @ L.T, np.exp(params[3])
+    blocks = []
+    for task in np.unique(groups):
+        Z = np.column_stack([np.ones((groups == task).sum()), X[groups == task]])
+        V = Z @ D @ Z.T + noise * np.eye(len(Z))
+        blocks.append((Z, y[groups == task], np.linalg.inv(V), np.linalg.slogdet(V)[1]))
+    A = sum(Z.T @ Vi @ Z for Z, _, Vi, _ in blocks)
+    beta = np.linalg.solve(A, sum(Z.T @ Vi @ t for Z, t, Vi, _ in blocks))
+    deviance = sum(logdet + (t - Z @ beta) @ Vi @ (t - Z @ beta)
+                   for Z, t, Vi, logdet in blocks)
+    return deviance + (np.linalg.slogdet(A)[1] if reml else 0.0), beta
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_prior_without_shrinkage_maximises_the_mixed_model_likelihood(reml):
+    # GaussianPrior("full", no shrinkage) is the linear mixed model with a random intercept
+    # and slope: reml=True must land on the restricted likelihood's maximum (as statsmodels'
+    # MixedLM(reml=True) does), reml=False on the plain likelihood's, and they differ.
+    X, y, groups = make_linear_tasks(n_tasks=10, n_samples=15, n_features=1, noise=0.5,
+                                     prior_mean=[1.0, 2.0], prior_cov=[0.5, 0.3],
+                                     random_state=0)
+    fits = {flag: GaussianPrior("full", reml=flag, shrinkage=0.0, reg_covar=0.0, tol=1e-10,
+                                max_iter=5000).fit(Ridge(), X, y, groups)
+            for flag in (True, False)}
+    prior = fits[reml]
+    at = np.r_[np.linalg.cholesky(prior.covariance_)[np.tril_indices(2)],
+               np.log(prior.noise_variance_)]
+    deviance, beta = _mixed_model_deviance(at, X[:, 0], y, groups, reml)
+    np.testing.assert_allclose(prior.mean_, beta, rtol=1e-6)  # the GLS mean at the estimate
+    best = minimize(lambda p: _mixed_model_deviance(p, X[:, 0], y, groups, reml)[0], at,
+                    method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+    assert best.fun > deviance - 1e-6  # nothing near the estimate is more likely
+    other = fits[not reml]
+    elsewhere = np.r_[np.linalg.cholesky(other.covariance_)[np.tril_indices(2)],
+                      np.log(other.noise_variance_)]
+    assert _mixed_model_deviance(elsewhere, X[:, 0], y, groups, reml)[0] > deviance + 1e-3
+
+
 def _adapted(estimator):
     reg, clf = _rows()
     X, y, groups = clf if hasattr(estimator, "predict_proba") else reg

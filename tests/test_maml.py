@@ -310,6 +310,12 @@ def test_shared_head_maps_two_label_tasks_onto_one_unit(blobs):
     learner = maml.adapt(clone(mlp), X[:6], np.array([0, 2, 0, 2, 0, 2]))
     assert learner.coefs_[-1].shape == (5, 1)
     assert learner.classes_.tolist() == [0, 2]
+    # Labels 0 and 2 start from the difference of *their* learned columns (not 1 - 0).
+    frozen = clone(mlp).set_params(learning_rate_init=1e-12, max_iter=1)
+    start = maml.adapt(frozen, X[:6], np.array([0, 2, 0, 2, 0, 2]))
+    W, b = maml.coefs_[-1], maml.intercepts_[-1]
+    np.testing.assert_allclose(start.coefs_[-1][:, 0], W[:, 2] - W[:, 0], atol=1e-9)
+    np.testing.assert_allclose(start.intercepts_[-1][0], b[2] - b[0], atol=1e-9)
 
 
 @pytest.mark.parametrize("label_space, solver, head", [

@@ -245,7 +245,8 @@ import numpy as np
 sys.modules["metasklearn"] = None  # any import of metasklearn now fails
 with open({str(tmp_path / "learner.pkl")!r}, "rb") as f:
     learner = pickle.load(f)
-print(type(learner).__name__, ",".join(map(str, learner.predict(np.load({str(tmp_path / "X.npy")!r})))))
+X = np.load({str(tmp_path / "X.npy")!r})
+print(type(learner).__name__, ",".join(map(str, learner.predict(X))))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     name, predictions = out.stdout.strip().split(" ")
@@ -370,8 +371,27 @@ def test_nan_accepted_when_base_accepts_it():
 
     X, y, groups = make_linear_tasks(n_tasks=3, n_samples=40, random_state=0)
     X[::7, 0] = np.nan
-    meta = MetaEstimator(HistGradientBoostingRegressor(max_iter=5)).fit(X, y, groups=groups)
+    y = y.copy()
+    y[::7] += 10.0  # missingness carries information only a model that sees NaN can use
+    base = HistGradientBoostingRegressor(max_iter=5)
+    meta = MetaEstimator(base).fit(X, y, groups=groups)
     assert np.isfinite(meta.predict(X, groups=groups)).all()
+    for task in range(3):  # each learner is the base estimator fitted on its raw NaN rows
+        rows = groups == task
+        np.testing.assert_allclose(meta.learners_[task].predict(X[rows]),
+                                   clone(base).fit(X[rows], y[rows]).predict(X[rows]))
+
+
+def test_score_honours_sample_weight(blobs):
+    from sklearn.metrics import accuracy_score
+
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    predicted = meta.predict(X, groups=groups)
+    weights = np.where(predicted == y, 1.0, 10.0)  # the mistakes weigh ten times more
+    weighted = meta.score(X, y, groups=groups, sample_weight=weights)
+    assert weighted == pytest.approx(accuracy_score(y, predicted, sample_weight=weights))
+    assert weighted < meta.score(X, y, groups=groups) - 0.05
 
 
 def test_feature_count_mismatch_in_adapt_and_predict(blobs):
@@ -440,7 +460,8 @@ def test_single_class_tasks_allowed_only_for_strategies_that_handle_them(blobs):
     np.testing.assert_array_equal(meta.learners_[4].classes_, [0, 1])
     learner = meta.adapt(X[:4], np.zeros(4, dtype=int))
     assert learner.predict_proba(X[:4]).shape == (4, 2)
-    # Within-task CV cannot score a one-class task: with a hyperparameter strategy it stays an error.
+    # Within-task CV cannot score a one-class task: with a hyperparameter strategy it stays an
+    # error.
     with pytest.raises(ValueError, match="Task 4 has only one class"):
         MetaEstimator(LogisticRegression(), init=GaussianPrior(),
                       hyperparams=LearnedDefault({"C": [1.0]})).fit(X, y, groups=groups)

@@ -26,6 +26,22 @@ def test_sizes_and_classes_of_iris():
     assert mf["landmark_1nn"] > 0.9
 
 
+def test_the_nearest_neighbour_landmarker_is_cross_validated():
+    # Labels unrelated to X: 1-NN is at chance out of sample, and 1.0 on its own rows.
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(200, 3)), rng.randint(2, size=200)
+    expected = cross_val_score(make_pipeline(StandardScaler(), KNeighborsClassifier(1)), X, y,
+                               cv=StratifiedKFold(2, shuffle=True, random_state=0)).mean()
+    landmark = compute_metafeatures(X, y)["landmark_1nn"]
+    assert landmark == pytest.approx(expected)
+    assert landmark < 0.65
+
+
 def test_imbalanced_labels():
     y = np.array([0] * 90 + [1] * 10)
     X = np.arange(100, dtype=float).reshape(-1, 1)

@@ -65,6 +65,22 @@ def test_distances_are_l1_on_min_max_scaled_meta_features():
     assert tasks.tolist() == np.array(list(TRAIN))[np.argsort(expected, kind="stable")].tolist()
 
 
+def test_meta_features_undefined_for_the_new_task_are_left_out_of_the_distance():
+    nt = NearestTasks(n_neighbors=4).fit(TREE, _matrix())
+    X_new, y_new = _dataset(3, 28, 3, 9)  # 3 rows: too few for the landmarkers
+    query = compute_metafeatures(X_new, y_new)
+    assert np.isnan(query["landmark_1nn"]) and np.isnan(query["landmark_stump"])
+    tasks, distances = nt.neighbors(X_new, y_new)
+    pm = _matrix()
+    known = np.isfinite(np.array(list(query.values())))
+    low, high = pm.meta_features_.min(axis=0), pm.meta_features_.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = np.where(high > low, (pm.meta_features_ - low) / span, 0.0)[:, known]
+    point = np.where(high > low, (np.array(list(query.values())) - low) / span, 0.0)[known]
+    expected = np.abs(scaled - point).sum(axis=1)
+    np.testing.assert_allclose(distances, np.sort(expected))
+
+
 def test_several_neighbours_are_compared_on_the_new_task():
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 

@@ -10,6 +10,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from metasklearn.datasets import make_linear_tasks
 from metasklearn.hyperparams import LearnedDefault, NearestTasks, PerformanceMatrix, Portfolio
+from metasklearn.metafeatures import compute_metafeatures
 
 TREE = DecisionTreeClassifier(random_state=0)
 GRID = {"max_depth": [1, 2, 4]}
@@ -38,6 +39,8 @@ def test_list_of_datasets_with_different_shapes():
     assert pm.scores_[1, 2] == pytest.approx(expected)
     assert pm.meta_features_.shape == (3, len(pm.meta_feature_names_))
     assert pm.meta_features_[:, pm.meta_feature_names_.index("n_classes")].tolist() == [3, 3, 2]
+    for row, (X_task, y_task) in zip(pm.meta_features_, datasets.values()):  # landmarkers too
+        np.testing.assert_array_equal(row, list(compute_metafeatures(X_task, y_task).values()))
     # A plain list numbers the tasks from 0.
     listed = PerformanceMatrix(TREE, GRID).fit(list(datasets.values()))
     assert listed.tasks_.tolist() == [0, 1, 2]
@@ -121,8 +124,8 @@ def test_strategies_refuse_a_matrix_with_a_grid_or_without_metafeatures():
     with pytest.raises(ValueError, match="NearestTasks needs the meta-features"):
         NearestTasks().fit(Ridge(), pm)
     with pytest.raises(ValueError, match="'alpah', which Ridge does not have"):
-        Portfolio(size=1).fit(Ridge(), PerformanceMatrix.from_scores(np.eye(2), [{"alpah": 1},
-                                                                                  {"alpah": 2}]))
+        Portfolio(size=1).fit(Ridge(), PerformanceMatrix.from_scores(
+            np.eye(2), [{"alpah": 1}, {"alpah": 2}]))
 
 
 def test_n_jobs_does_not_change_the_matrix():
@@ -166,15 +169,35 @@ def test_scaled_settings_are_resolved_per_task_and_per_new_task():
     # Scaled(1.0, "gamma_scale") is gamma="scale" on every task: identical scores.
     assert pm.candidates_ == [{"gamma": "scale"}, {"gamma": Scaled(1.0)}]
     np.testing.assert_array_equal(pm.scores_[:, 0], pm.scores_[:, 1])
-    ld = LearnedDefault(param_grid={"gamma": scaled([0.5])}).fit(SVC(), [narrow, wide])
     X_new = 3 * rng.normal(size=(30, 5))
-    assert ld.select(SVC(), X_new, None) in ({"gamma": "scale"},
-                                             {"gamma": 0.5 / (5 * X_new.var())})
-    learner = Portfolio({"gamma": scaled([0.5, 2.0])}, size=2).fit(SVC(), [narrow, wide]).adapt(
-        SVC(), X_new, np.arange(30) % 2)
-    assert learner.gamma in ("scale", 0.5 / (5 * X_new.var()), 2.0 / (5 * X_new.var()))
+    # A matrix on which Scaled(0.5) wins everywhere: the default is it, made concrete for
+    # the new task's rows.
+    won = PerformanceMatrix.from_scores([[0.5, 0.9], [0.6, 0.8]],
+                                        [{"gamma": "scale"}, {"gamma": Scaled(0.5)}])
+    ld = LearnedDefault().fit(SVC(), won)
+    assert ld.select(SVC(), X_new, None) == {"gamma": pytest.approx(0.5 / (5 * X_new.var()))}
+    portfolio = Portfolio({"gamma": scaled([0.5, 2.0])}, size=2).fit(SVC(), [narrow, wide])
+    members = [m["gamma"] for m in portfolio.portfolio_]
+    resolved = [m.resolve(X_new) if isinstance(m, Scaled) else m for m in members]
+    learner = portfolio.adapt(SVC(), X_new, np.arange(30) % 2)
+    assert learner.gamma in resolved
     with pytest.raises(ValueError, match="reference must be one of"):
         Scaled(1.0, "n_rows")
+
+
+def test_every_scaled_reference_resolves_to_its_value_on_dense_and_sparse_rows():
+    from scipy import sparse
+
+    from metasklearn.hyperparams import Scaled
+
+    X = 3.0 + np.random.RandomState(0).exponential(size=(80, 5))  # not centred
+    expected = {"gamma_scale": 2.0 / (5 * X.var()), "n_features": 10.0,
+                "inv_n_features": 0.4, "n_samples": 160.0,
+                "sqrt_n_samples": 2.0 * np.sqrt(80)}
+    for reference, value in expected.items():
+        assert Scaled(2.0, reference).resolve(X) == pytest.approx(value, rel=1e-12)
+        assert Scaled(2.0, reference).resolve(sparse.csr_matrix(X)) == pytest.approx(
+            value, rel=1e-12)
 
 
 def test_scaled_best_params_are_concrete_inside_a_meta_estimator():

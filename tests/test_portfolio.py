@@ -157,8 +157,8 @@ def test_portfolio_is_the_same_under_n_jobs_1_and_2():
     dists = {"C": [0.1, 1.0, 10.0, 100.0], "gamma": [0.1, 1.0, 10.0]}
     results = []
     for n_jobs in (1, 2):
-        meta = MetaEstimator(SVC(), hyperparams=Portfolio(param_distributions=dists, n_iter=5,
-                                                           size=3),
+        portfolio = Portfolio(param_distributions=dists, n_iter=5, size=3)
+        meta = MetaEstimator(SVC(), hyperparams=portfolio,
                              n_jobs=n_jobs, random_state=0).fit(X, y, groups=groups)
         results.append(meta)
     serial, parallel = results

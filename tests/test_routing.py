@@ -197,6 +197,15 @@ def test_few_shot_scorer_per_class_for_episodes(routing):
     scorer = make_few_shot_scorer("accuracy", shots=2, per_class=True)
     score = scorer(LogisticRegression(), X, y, groups=groups)
     assert 0.6 < score <= 1.0  # far above the 1/3 of guessing
+    # Two support rows per class of each episode, scored on the other five per class.
+    support, query = next(SupportQuerySplit(2, per_class=True, random_state=0).split(
+        X, y, groups))
+    expected = []
+    for task in np.unique(groups):
+        s, q = support[groups[support] == task], query[groups[query] == task]
+        assert np.bincount(y[s]).max() == 2 and len(q) == 15
+        expected.append(LogisticRegression().fit(X[s], y[s]).score(X[q], y[q]))
+    assert score == pytest.approx(np.mean(expected))
 
 
 @pytest.mark.parametrize("shots", [0, -1, 2.5, True])

@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils._param_validation import InvalidParameterError
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import make_logistic_tasks
@@ -209,7 +211,9 @@ def test_bad_input_names_the_problem():
     bare = PerformanceMatrix.from_scores(pm.scores_, pm.candidates_)
     with pytest.raises(ValueError, match="SurrogateDefault needs the meta-features"):
         SurrogateDefault().fit(TREE, bare)
-    with pytest.raises(Exception, match="regressor"):
+    with pytest.raises(InvalidParameterError,
+                       match="The 'regressor' parameter of SurrogateDefault must be an "
+                             "object implementing 'fit' and 'predict'"):
         SurrogateDefault(regressor="trees").fit(TREE, pm)
     # Regression: other meta-features than compute_metafeatures' were taken as theirs.
     other = PerformanceMatrix.from_scores(pm.scores_, pm.candidates_,
@@ -225,6 +229,6 @@ def test_bad_input_names_the_problem():
     with pytest.raises(ValueError, match="fitted on 10 meta-features per task and got 3"):
         fitted.design([0.1, 0.2, 0.3])
     sd = SurrogateDefault()
-    with pytest.raises(Exception, match="not fitted"):
+    with pytest.raises(NotFittedError, match="This SurrogateDefault instance is not fitted"):
         sd.predict_scores(*SMALL[0])
     assert clone(sd).get_params() == sd.get_params()
