@@ -70,6 +70,26 @@ def test_predict_reassembles_rows_of_interleaved_tasks(blobs):
     np.testing.assert_allclose(shuffled[groups[order] == 3], expected)
 
 
+def test_decision_function_and_unseen_tasks_use_the_right_learner(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    order = np.random.RandomState(2).permutation(len(X))
+    decision = meta.decision_function(X[order], groups=groups[order])
+    assert decision.shape == (len(X), 3)
+    for task in (0, 5):
+        rows = groups[order] == task
+        np.testing.assert_allclose(decision[rows],
+                                   meta.learners_[task].decision_function(X[order][rows]))
+    # A task id never seen in fit goes to the population learner, as do rows without groups.
+    new_task = np.full(len(X), 99)
+    np.testing.assert_allclose(meta.decision_function(X, groups=new_task),
+                               meta.population_learner_.decision_function(X))
+    np.testing.assert_allclose(meta.decision_function(X),
+                               meta.population_learner_.decision_function(X))
+    assert not np.allclose(meta.learners_[0].decision_function(X),
+                           meta.population_learner_.decision_function(X))
+
+
 def test_predict_proba_aligns_tasks_that_saw_fewer_classes():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 2))

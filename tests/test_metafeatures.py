@@ -42,6 +42,25 @@ def test_the_nearest_neighbour_landmarker_is_cross_validated():
     assert landmark < 0.65
 
 
+def test_nan_is_left_out_of_the_column_statistics():
+    from scipy.stats import kurtosis, skew
+
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.exponential(size=200), rng.normal(size=200),
+                         rng.randint(3, size=200).astype(float)])
+    y = np.arange(200) % 2
+    holed = X.copy()
+    holed[::5, 0] = np.nan
+    mf = compute_metafeatures(holed, y)
+    first = holed[~np.isnan(holed[:, 0]), 0]  # the column's 160 known values
+    expected_skew = np.mean([abs(skew(first)), abs(skew(X[:, 1])), abs(skew(X[:, 2]))])
+    expected_kurtosis = np.mean([kurtosis(first), kurtosis(X[:, 1]), kurtosis(X[:, 2])])
+    assert mf["mean_abs_skew"] == pytest.approx(expected_skew, rel=1e-12)
+    assert mf["mean_kurtosis"] == pytest.approx(expected_kurtosis, rel=1e-12)
+    assert mf["categorical_share"] == pytest.approx(1 / 3)  # NaN is not a category
+    assert np.isnan(mf["landmark_1nn"]) and np.isnan(mf["landmark_stump"])
+
+
 def test_imbalanced_labels():
     y = np.array([0] * 90 + [1] * 10)
     X = np.arange(100, dtype=float).reshape(-1, 1)
