@@ -162,6 +162,35 @@ def test_few_shot_scorer_names_rows_of_x_and_y_that_differ(collection):
         make_few_shot_scorer()(Ridge(), X[:-1], y, groups=groups)
 
 
+def test_without_routing_a_pipeline_predicts_by_task_but_scores_pooled(collection):
+    # What the user guide says of routing off: Pipeline.predict passes groups on,
+    # Pipeline.score drops them (scikit-learn's behaviour), so it scores the population
+    # learner.
+    X, y, groups = collection
+    pipe = Pipeline([("scale", StandardScaler()), ("meta", MetaEstimator(Ridge()))])
+    pipe.fit(X, y, meta__groups=groups)
+    meta, Xt = pipe.named_steps["meta"], pipe.named_steps["scale"].transform(X)
+    np.testing.assert_allclose(pipe.predict(X, groups=groups), meta.predict(Xt, groups=groups))
+    assert pipe.score(X, y, groups=groups) == pytest.approx(meta.score(Xt, y))
+    assert abs(meta.score(Xt, y) - meta.score(Xt, y, groups=groups)) > 0.01
+
+
+def test_score_requests_sample_weight_and_the_fits_stay_unweighted(collection, routing):
+    X, y, groups = collection
+    weights = np.where(groups < 3, 5.0, 1.0)
+    meta = MetaEstimator(Ridge()).set_score_request(sample_weight=True)
+    result = cross_validate(meta, X, y, cv=GroupKFold(3),
+                            params={"groups": groups, "sample_weight": weights})
+    expected = []
+    for train, test in GroupKFold(3).split(X, y, groups):
+        fitted = MetaEstimator(Ridge()).fit(X[train], y[train], groups=groups[train])
+        expected.append(fitted.score(X[test], y[test], groups=groups[test],
+                                     sample_weight=weights[test]))
+    np.testing.assert_allclose(result["test_score"], expected)
+    with pytest.raises(TypeError, match="sample_weight"):
+        MetaEstimator(Ridge()).fit(X, y, groups=groups, sample_weight=weights)
+
+
 def test_without_routing_a_search_that_needs_tasks_fails_loudly(collection):
     X, y, groups = collection
     meta = MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 10.0]}))
