@@ -1,7 +1,7 @@
 """Cheap meta-features of a dataset: what a task looks like, for finding similar tasks.
 
 Each is computed in well under a second on datasets of tens of thousands of
-rows (landmarkers run on a fixed-size, seeded subsample), so a new task can
+rows (column statistics and landmarkers use a fixed-size, seeded subsample), so a new task can
 be described before anything is tuned on it.
 
 =========================  ===================================================================

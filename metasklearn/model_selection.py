@@ -135,7 +135,9 @@ def make_few_shot_scorer(scoring=None, *, shots=5, per_class=False, random_state
     :func:`~sklearn.model_selection.cross_validate` with
     :class:`~sklearn.model_selection.GroupKFold`, so the scored tasks are
     never seen in fit. It requests ``groups`` through metadata routing, which
-    must be enabled (``sklearn.set_config(enable_metadata_routing=True)``).
+    must be enabled for a search or ``cross_validate`` to pass them
+    (``sklearn.set_config(enable_metadata_routing=True)``); called directly,
+    ``scorer(estimator, X, y, groups=groups)``, it needs no routing.
 
     Parameters
     ----------

@@ -484,8 +484,9 @@ _SHARED_DOC = """
     validation_fraction : float, default=None
         Hold out this fraction of the training tasks (never trained on) and
         keep the start whose validation loss is lowest, as
-        ``MLPClassifier(early_stopping=True)`` keeps its best weights: 20
-        times in a run (and at the end) the query loss after the estimator's
+        ``MLPClassifier(early_stopping=True)`` keeps its best weights: about
+        20 times in a run (every ``ceil(n_iter / 20)`` meta-iterations, and
+        at the end) the query loss after the estimator's
         whole ``fit`` (as ``adapt`` runs it, not truncated by
         ``max_inner_iter``) is measured on a fixed random subset of at most
         500 held-out tasks with a fixed support/query split. Guards against a
