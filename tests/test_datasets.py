@@ -228,3 +228,26 @@ def test_checkerboard_labels_follow_a_shifted_board_per_task():
 def test_checkerboard_errors():
     with pytest.raises(ValueError, match="frequency"):
         make_checkerboard_tasks(frequency=0)
+
+
+def test_checkerboard_random_state_seeds_phases_and_rows():
+    a = make_checkerboard_tasks(n_tasks=4, n_samples=10, return_params=True, random_state=0)
+    b = make_checkerboard_tasks(n_tasks=4, n_samples=10, return_params=True, random_state=1)
+    assert not np.allclose(a[0], b[0]) and not np.allclose(a[3].phase, b[3].phase)
+    c = make_checkerboard_tasks(n_tasks=4, n_samples=10, return_params=True,
+                                random_state=np.random.RandomState(1))
+    np.testing.assert_array_equal(b[0], c[0])
+    np.testing.assert_array_equal(b[3].phase, c[3].phase)
+
+
+def test_sinusoid_noise_is_drawn_from_random_state():
+    residuals = []
+    for seed in (0, 1):
+        X, y, groups, p = make_sinusoid_tasks(n_tasks=20, n_samples=10, noise=0.3,
+                                              return_params=True, random_state=seed)
+        residuals.append(y - p.amplitude[groups] * np.sin(X[:, 0] - p.phase[groups]))
+    assert abs(np.corrcoef(*residuals)[0, 1]) < 0.3  # independent draws, not one stream
+    X, y, _ = make_sinusoid_tasks(n_tasks=20, n_samples=10, noise=0.3,
+                                  random_state=np.random.RandomState(1))
+    np.testing.assert_array_equal(y, make_sinusoid_tasks(n_tasks=20, n_samples=10, noise=0.3,
+                                                         random_state=1)[1])

@@ -10,7 +10,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 
 from metasklearn.engine import (
+    DivergedError,
     backprop,
+    backprop_flat,
     backward_training,
     config_from_estimator,
     data_loss,
@@ -326,3 +328,62 @@ def test_batches_are_gen_batches():
     for n in range(1, 30):
         for size in range(1, n + 1):
             assert batch_slices(n, size) == list(gen_batches(n, size))
+
+
+def test_auto_batch_size_is_200_rows_as_in_fit():
+    # Every engine test uses batch_size=8 or fewer than 200 rows, where "auto" is all rows.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(450, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    est = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", batch_size="auto", max_iter=2,
+                       learning_rate_init=0.01, random_state=0).fit(X, y)
+    res = _engine_fit(est, X, y, "regression", est.random_state)
+    for mine, theirs in zip(res.coefs + res.intercepts, est.coefs_ + est.intercepts_):
+        np.testing.assert_allclose(mine[0], theirs, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.loss_curve[:, 0], est.loss_curve_, rtol=0, atol=1e-10)
+
+
+def test_adaptive_schedule_stops_once_the_rate_is_at_most_1e_6():
+    # The matrix's adaptive setting stops through tol long before the rate gets small;
+    # here tol is so large that every second epoch triggers, and the rate runs out:
+    # 1e-5 -> 2e-6 -> 4e-7 (<= 1e-6: stop at the next trigger).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2))
+    y = np.sin(X[:, 0])
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", learning_rate="adaptive",
+                       learning_rate_init=1e-5, tol=10.0, n_iter_no_change=1, batch_size=8,
+                       max_iter=50, random_state=0).fit(X, y)
+    assert est.n_iter_ < 50 and est._optimizer.learning_rate <= 1e-6
+    res = _engine_fit(est, X, y, "regression", est.random_state)
+    assert res.n_iter[0] == est.n_iter_
+    for mine, theirs in zip(res.coefs + res.intercepts, est.coefs_ + est.intercepts_):
+        np.testing.assert_allclose(mine[0], theirs, rtol=0, atol=1e-12)
+
+
+def test_squared_loss_of_several_outputs_is_half_the_mean_over_rows_and_outputs():
+    # scikit-learn's squared_loss: ((y - p) ** 2).mean() / 2, the mean over outputs too.
+    # data_loss gives the validation loss of multi-output regression; backprop_flat's fast
+    # path gives the training loss: both must be that number.
+    rng = np.random.RandomState(0)
+    P, Y = rng.normal(size=(3, 7, 2)), rng.normal(size=(3, 7, 2))
+    expected = [0.5 * np.mean((Y[t] - P[t]) ** 2) for t in range(3)]
+    np.testing.assert_allclose(data_loss(P, Y, "identity"), expected, rtol=1e-14)
+    coefs, intercepts = [rng.normal(size=(3, 4, 2))], [rng.normal(size=(3, 2))]
+    X = rng.normal(size=(3, 7, 4))
+    out = forward(coefs, intercepts, X, "relu", "identity")[-1]
+    loss = backprop_flat(coefs, intercepts, X, Y, "relu", "identity", 0.0)[0]
+    np.testing.assert_allclose(loss, data_loss(out, Y, "identity"), rtol=1e-14)
+
+
+def test_weights_that_overflow_in_the_last_step_raise_diverged():
+    # The loss of the last epoch is computed before its update, so only the check of the
+    # final weights sees an update that overflowed: it must raise, not return inf weights.
+    rng = np.random.RandomState(0)
+    coefs, intercepts = init_params([2, 4, 1], "relu", rng)
+    X, Y = rng.normal(size=(1, 10, 2)) * 10, rng.normal(size=(1, 10, 1)) * 10
+    config = config_from_estimator(
+        MLPRegressor(solver="sgd", momentum=0.0, learning_rate_init=1e307, max_iter=1,
+                     batch_size=10, shuffle=False), "identity")
+    with pytest.raises(DivergedError, match="epoch 1"):
+        fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts], X, Y, config,
+                       None)

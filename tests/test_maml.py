@@ -14,7 +14,7 @@ from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import load_digits_episodes, make_sinusoid_tasks
-from metasklearn.engine import DivergedError, config_from_estimator, fit_stochastic
+from metasklearn.engine import DivergedError, config_from_estimator, fit_stochastic, forward
 from metasklearn.init import FOMAML, MAML, Reptile
 from metasklearn.init import _maml
 from metasklearn._validation import TaskRows
@@ -737,3 +737,60 @@ def test_ema_decay_of_one_is_refused_by_name():
     X, y, groups = make_sinusoid_tasks(n_tasks=10, n_samples=20, random_state=0)
     with pytest.raises(ValueError, match="ema_decay"):
         Reptile(n_iter=2, ema_decay=1.0).fit(_sgd_mlp(), X, y, groups, random_state=0)
+
+
+def test_fomaml_meta_loss_is_the_query_loss_after_the_inner_fit(monkeypatch):
+    # The finite-difference tests cannot see which rows the meta-loss uses (the gradient
+    # follows the loss): check that it is measured on the query rows, not the support.
+    splits, fits = [], []
+    split, fit = _maml.split_rows, _maml.fit_stochastic
+
+    def spy_split(*args):
+        out = split(*args)
+        splits.append(out)
+        return out
+
+    def spy_fit(*args, **kwargs):
+        res = fit(*args, **kwargs)
+        fits.append(res)
+        return res
+
+    monkeypatch.setattr(_maml, "split_rows", spy_split)
+    monkeypatch.setattr(_maml, "fit_stochastic", spy_fit)
+    X, y, groups = make_sinusoid_tasks(n_tasks=12, n_samples=20, random_state=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.01,
+                       momentum=0.0, batch_size=5, max_iter=3, shuffle=False, random_state=0)
+    strategy = FOMAML(n_iter=1, meta_batch_size=6, shots=8).fit(mlp, X, y, groups,
+                                                                random_state=0)
+    ((S, Q),) = splits[0].values()
+    res = fits[0]
+    P = forward(res.coefs, res.intercepts, X[Q], "relu", "identity")[-1]
+    query = 0.5 * ((P[..., 0] - y[Q]) ** 2).mean(axis=1)
+    assert strategy.loss_curve_[0] == pytest.approx(query.mean(), rel=1e-12)
+    P_s = forward(res.coefs, res.intercepts, X[S], "relu", "identity")[-1]
+    support = 0.5 * ((P_s[..., 0] - y[S]) ** 2).mean(axis=1)
+    assert abs(support.mean() - query.mean()) > 1e-3  # the two are told apart here
+
+
+def test_validation_replays_adapts_shuffles_when_batches_are_smaller_than_shots(monkeypatch):
+    # The replayed inner fit must shuffle with the estimator's own seed, as adapt's fit
+    # does. The existing check runs one batch per epoch (or shuffle=False), where the
+    # order of the rows does not change the weights.
+    seen = []
+    query_loss = _maml._MLPMetaInit._chunk_query_loss
+
+    def record(self, params, X, y, S, Q, state):
+        seen.append((S.copy(), Q.copy()))
+        return query_loss(self, params, X, y, S, Q, state)
+
+    monkeypatch.setattr(_maml._MLPMetaInit, "_chunk_query_loss", record)
+    X, y, groups = make_sinusoid_tasks(n_tasks=40, n_samples=20, random_state=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.05,
+                       momentum=0.0, batch_size=3, max_iter=4, shuffle=True, random_state=3)
+    strategy = FOMAML(n_iter=4, meta_batch_size=5, shots=10, validation_fraction=0.25)
+    strategy.fit(mlp, X, y, groups, random_state=0)
+    S, Q = seen[0]
+    losses = [0.5 * np.mean((strategy.adapt(clone(mlp), X[s], y[s]).predict(X[q]) - y[q]) ** 2)
+              for s, q in zip(S, Q)]
+    np.testing.assert_allclose(np.mean(losses), strategy.validation_loss_curve_.min(),
+                               rtol=1e-10)

@@ -11,6 +11,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
@@ -518,3 +520,29 @@ def test_a_refit_leaves_nothing_of_the_previous_fit_behind(blobs):
     assert not hasattr(meta, "learners_") and not hasattr(meta, "population_learner_")
     meta.set_params(estimator=Ridge(), refit=True).fit(X, X[:, 0], groups=groups)
     assert not hasattr(meta, "classes_") and set(meta.learners_) == set(range(6))
+
+
+def test_adapt_without_init_is_the_estimators_own_fit_on_the_rows_as_given(blobs):
+    # Order-sensitive base (mini-batches, no shuffle): adapt must be exactly fit(X, y).
+    X, y, groups = blobs
+    base = MLPClassifier(hidden_layer_sizes=(5,), batch_size=4, shuffle=False, max_iter=5)
+    meta = MetaEstimator(base, random_state=0, refit=False).fit(X, y, groups=groups)
+    Xt, yt = X[groups == 1], y[groups == 1]
+    learner = meta.adapt(Xt, yt)
+    expected = clone(meta.estimator_).fit(Xt, yt)
+    for a, b in zip(learner.coefs_ + learner.intercepts_, expected.coefs_ + expected.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_random_state_seeds_the_unset_seeds_of_a_pipelines_steps(blobs):
+    X, y, groups = blobs
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(5,), max_iter=5))
+    fits = [MetaEstimator(pipe, random_state=0, refit=False).fit(X, y, groups=groups)
+            for _ in range(2)]
+    seed = fits[0].estimator_.get_params()["mlpclassifier__random_state"]
+    assert isinstance(seed, (int, np.integer))
+    a, b = (m.adapt(X[groups == 1], y[groups == 1]) for m in fits)
+    np.testing.assert_array_equal(a[-1].coefs_[0], b[-1].coefs_[0])
+    explicit = pipe.set_params(mlpclassifier__random_state=7)
+    meta = MetaEstimator(explicit, random_state=0, refit=False).fit(X, y, groups=groups)
+    assert meta.estimator_.get_params()["mlpclassifier__random_state"] == 7

@@ -98,3 +98,25 @@ def test_task_targets_are_what_fit_trains_on():
             binarizer = LabelBinarizer().fit(row)
             np.testing.assert_array_equal(Y[t], binarizer.transform(row))
             np.testing.assert_array_equal(labels[t], binarizer.classes_)
+
+
+def test_regression_support_rows_are_a_uniform_draw_of_each_tasks_rows():
+    # test_regression_split_is_a_permutation_of_each_task passes for the identity order
+    # too, which would make the first `shots` rows of a task its support every time.
+    groups = np.repeat(np.arange(5), 10)
+    rows = TaskRows(groups)
+    y = np.arange(50.0)
+    rng = np.random.RandomState(0)
+    counts = np.zeros(10)
+    for _ in range(400):
+        ((S, Q),) = split_rows(rng, y, rows, np.arange(5), 3, "regression").values()
+        counts += np.bincount((S - rows.starts[:5, None]).ravel(), minlength=10)
+    share = counts / (400 * 5)  # each within-task position: 3/10 of the time
+    assert np.abs(share - 0.3).max() < 0.06
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_meta_batch_of_every_task_takes_each_once(seed):
+    # meta_batch_size == number of tasks is common (small collections): no repeats.
+    picks = draw_tasks(np.random.RandomState(seed), 7, 7)
+    assert sorted(picks.tolist()) == list(range(7))
