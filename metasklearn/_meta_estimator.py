@@ -118,6 +118,11 @@ class MetaEstimator(BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen in fit, when ``X`` has string column names.
 
+    See Also
+    --------
+    metasklearn.hyperparams.LearnedDefault : Learn one default setting.
+    metasklearn.model_selection.make_few_shot_scorer : Score adaptation on held-out tasks.
+
     Notes
     -----
     **Metadata routing.** ``groups`` is requested by default for ``fit``,
@@ -132,11 +137,6 @@ class MetaEstimator(BaseEstimator):
     task. A strategy that needs several tasks then raises an error saying so
     rather than learning from one; without strategies, one task and many give
     the same population learner, so scores do not change.
-
-    See Also
-    --------
-    metasklearn.hyperparams.LearnedDefault : Learn one default setting.
-    metasklearn.model_selection.make_few_shot_scorer : Score adaptation on held-out tasks.
 
     Examples
     --------
@@ -443,6 +443,7 @@ class MetaEstimator(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict, of seen or new tasks.
         groups : array-like of shape (n_samples,), default=None
             Task id of each row. Rows of tasks seen in fit go to that task's
             learner; rows of other tasks, and all rows when ``None``, to
@@ -451,6 +452,7 @@ class MetaEstimator(BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            The prediction of each row's learner.
         """
         return self._by_task("predict", X, groups)
 
@@ -463,12 +465,14 @@ class MetaEstimator(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict, of seen or new tasks.
         groups : array-like of shape (n_samples,), default=None
             Task id of each row, as in :meth:`predict`.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class of ``classes_``.
         """
         return self._by_task("predict_proba", X, groups)
 
@@ -479,12 +483,15 @@ class MetaEstimator(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to predict, of seen or new tasks.
         groups : array-like of shape (n_samples,), default=None
             Task id of each row, as in :meth:`predict`.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The learners' decision function; every task involved must have
+            seen the same labels.
         """
         return self._by_task("decision_function", X, groups)
 
@@ -495,14 +502,18 @@ class MetaEstimator(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score, of seen or new tasks.
         y : array-like of shape (n_samples,)
+            True targets of the rows.
         groups : array-like of shape (n_samples,), default=None
             Task id of each row, as in :meth:`predict`.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the score (the learners are not refitted).
 
         Returns
         -------
         score : float
+            Accuracy or R² over all rows.
         """
         metric = accuracy_score if is_classifier(self) else r2_score
         return float(metric(y, self.predict(X, groups=groups), sample_weight=sample_weight))

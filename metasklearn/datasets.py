@@ -86,7 +86,9 @@ def make_sinusoid_tasks(
     Returns
     -------
     X : ndarray of shape (n_tasks * n_samples, 1)
+        Inputs ``x`` of all tasks, task after task.
     y : ndarray of shape (n_tasks * n_samples,)
+        Targets ``A_t * sin(x - p_t)``, plus noise.
     groups : ndarray of shape (n_tasks * n_samples,)
         Task index of each row.
     params : Bunch
@@ -162,6 +164,7 @@ def make_checkerboard_tasks(
     Returns
     -------
     X : ndarray of shape (n_tasks * n_samples, 2)
+        Points of all tasks, task after task.
     y : ndarray of shape (n_tasks * n_samples,)
         Labels 0 and 1.
     groups : ndarray of shape (n_tasks * n_samples,)
@@ -298,7 +301,10 @@ def make_linear_tasks(
     Returns
     -------
     X : ndarray of shape (n_rows, n_features)
+        Features of all tasks, task after task; ``n_rows`` is the total of
+        the task sizes.
     y : ndarray of shape (n_rows,)
+        Targets ``intercept_t + x @ coef_t``, plus noise.
     groups : ndarray of shape (n_rows,)
         Task index of each row.
     params : Bunch
@@ -349,7 +355,10 @@ def make_logistic_tasks(
     Returns
     -------
     X : ndarray of shape (n_rows, n_features)
+        Features of all tasks, task after task; ``n_rows`` is the total of
+        the task sizes.
     y : ndarray of int of shape (n_rows,)
+        Labels 0 and 1.
     groups : ndarray of shape (n_rows,)
         Task index of each row.
     params : Bunch

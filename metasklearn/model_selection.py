@@ -19,6 +19,17 @@ class FewShotScorer:
     Called as ``scorer(estimator, X, y, groups=...)``: for every task in
     ``groups`` it adapts ``estimator`` on that task's support rows and scores
     the learner on its query rows; the result is the mean over tasks.
+
+    Parameters
+    ----------
+    scoring : str or callable, default=None
+        Metric on the query rows; ``None`` uses the learner's ``score``.
+    shots : int, default=5
+        Support rows per task, or per class and task if ``per_class``.
+    per_class : bool, default=False
+        Count ``shots`` per class instead of per task.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the support/query split.
     """
 
     def __init__(self, scoring=None, *, shots=5, per_class=False, random_state=0):
@@ -39,6 +50,7 @@ class FewShotScorer:
         Returns
         -------
         routing : MetadataRequest
+            ``groups`` requested for ``score`` (the call), nothing else.
         """
         request = MetadataRequest(owner=type(self).__name__)
         request.score.add_request(param="groups", alias=True)

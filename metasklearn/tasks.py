@@ -159,7 +159,22 @@ class SupportQuerySplit(BaseCrossValidator):
         )
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        """Return the number of splits, ``n_repeats``."""
+        """Return the number of splits, ``n_repeats``.
+
+        Parameters
+        ----------
+        X : object, default=None
+            Ignored; accepted for the scikit-learn splitter interface.
+        y : object, default=None
+            Ignored.
+        groups : object, default=None
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+            Number of ``(support, query)`` splits :meth:`split` generates.
+        """
         self._validate()
         return self.n_repeats
 

@@ -40,6 +40,18 @@ def unflatten(flat, shapes):
     most of the cost of a step on small networks. A broadcast ``flat``
     (stride 0 on tasks) gives broadcast layers.
 
+    Parameters
+    ----------
+    flat : ndarray of shape (n_tasks, n_params)
+        Parameters of every task in flat form.
+    shapes : sequence of tuple of int
+        Per-task shape of each layer, in the order of ``flat`` (``param_shapes``).
+
+    Returns
+    -------
+    layers : list of ndarray
+        One view per shape, of shape ``(n_tasks,) + shape``.
+
     Examples
     --------
     >>> import numpy as np
@@ -67,6 +79,16 @@ def flatten(params):
     the result is a broadcast view too, so the first step's products stay
     single large ones.
 
+    Parameters
+    ----------
+    params : list of ndarray
+        Per-layer arrays with a leading task axis, such as ``coefs + intercepts``.
+
+    Returns
+    -------
+    flat : ndarray of shape (n_tasks, n_params)
+        Each task's layers raveled and concatenated in order.
+
     Examples
     --------
     >>> import numpy as np
@@ -85,6 +107,18 @@ def repeat_view(a, n_tasks):
 
     Built directly on ``a``'s buffer when it is contiguous: broadcast_to's
     checks cost more than a meta-iteration's arithmetic on small layers.
+
+    Parameters
+    ----------
+    a : ndarray
+        Array to repeat, such as one network's flat parameters.
+    n_tasks : int
+        Length of the new leading axis.
+
+    Returns
+    -------
+    view : ndarray of shape (n_tasks, *a.shape)
+        Read-only view of ``a``'s data.
 
     Examples
     --------
@@ -186,6 +220,24 @@ def _derivative(name, A, delta):
 def forward(coefs, intercepts, X, activation, out_activation):
     """Activations of every layer; ``[X, hidden..., output]``.
 
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weights of each layer, of shape (n_tasks, fan_in, fan_out).
+    intercepts : list of ndarray
+        Intercepts of each layer, of shape (n_tasks, fan_out).
+    X : ndarray of shape (n_tasks, n_samples, n_features)
+        Input rows of each task.
+    activation : {"identity", "logistic", "tanh", "relu"}
+        Hidden activation.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation.
+
+    Returns
+    -------
+    activations : list of ndarray
+        ``X``, then the output of each layer, of shape (n_tasks, n_samples, fan_out).
+
     Examples
     --------
     >>> import numpy as np
@@ -204,7 +256,23 @@ def forward(coefs, intercepts, X, activation, out_activation):
 
 
 def data_loss(P, Y, out_activation):
-    """Per-task loss of predictions ``P`` as scikit-learn's ``LOSS_FUNCTIONS`` compute it."""
+    """Per-task loss of predictions ``P`` as scikit-learn's ``LOSS_FUNCTIONS`` compute it.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n_tasks, n_samples, n_outputs)
+        Predictions: the output layer's activations.
+    Y : ndarray of shape (n_tasks, n_samples, n_outputs)
+        Targets (label-binarised for classifiers).
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation; it picks the loss: half the squared error, the
+        binary or the categorical log-loss.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_tasks,)
+        Loss of each task, averaged over its rows, without the ``alpha`` penalty.
+    """
     if out_activation == "identity":
         return 0.5 * ((Y - P) ** 2).mean(axis=1).mean(axis=-1)
     eps = np.finfo(P.dtype).eps
@@ -221,12 +289,36 @@ def backprop(coefs, intercepts, X, Y, activation, out_activation, alpha):
     the gradient is scikit-learn's: ``(A^T delta + alpha W) / n`` for weights,
     ``sum(delta) / n`` for intercepts.
 
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weights of each layer, of shape (n_tasks, fan_in, fan_out).
+    intercepts : list of ndarray
+        Intercepts of each layer, of shape (n_tasks, fan_out).
+    X : ndarray of shape (n_tasks, n_samples, n_features)
+        Batch rows of each task.
+    Y : ndarray of shape (n_tasks, n_samples, n_outputs)
+        Targets of the batch (label-binarised for classifiers).
+    activation : {"identity", "logistic", "tanh", "relu"}
+        Hidden activation.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation; it picks the loss (see :func:`data_loss`).
+    alpha : float
+        L2 penalty, the estimator's ``alpha``.
+
     Returns
     -------
     loss : ndarray of shape (n_tasks,)
-    coef_grads, intercept_grads : list of ndarray
-    activations, deltas : list of ndarray
-        Kept for :func:`hessian_vector_product` (the deltas of the mean loss:
+        Loss of each task on the batch, penalty included.
+    coef_grads : list of ndarray
+        Gradient with respect to each layer's weights, shaped like ``coefs``.
+    intercept_grads : list of ndarray
+        Gradient with respect to each layer's intercepts, shaped like ``intercepts``.
+    activations : list of ndarray
+        Output of :func:`forward`, kept for :func:`hessian_vector_product`.
+    deltas : list of ndarray
+        Backward signal at each layer, of shape (n_tasks, n_samples, fan_out),
+        kept for :func:`hessian_vector_product` (the deltas of the mean loss:
         scikit-learn's divided by the batch size).
     """
     loss, grad, activations, deltas = backprop_flat(coefs, intercepts, X, Y, activation,
@@ -238,8 +330,33 @@ def backprop(coefs, intercepts, X, Y, activation, out_activation, alpha):
 def backprop_flat(coefs, intercepts, X, Y, activation, out_activation, alpha):
     """:func:`backprop` with the gradient in flat form, ``(n_tasks, n_params)``.
 
-    Returns ``(loss, grad, activations, deltas)``; ``grad`` is laid out as
-    :func:`flatten` lays out ``coefs + intercepts``.
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weights of each layer, of shape (n_tasks, fan_in, fan_out).
+    intercepts : list of ndarray
+        Intercepts of each layer, of shape (n_tasks, fan_out).
+    X : ndarray of shape (n_tasks, n_samples, n_features)
+        Batch rows of each task.
+    Y : ndarray of shape (n_tasks, n_samples, n_outputs)
+        Targets of the batch.
+    activation : {"identity", "logistic", "tanh", "relu"}
+        Hidden activation.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation.
+    alpha : float
+        L2 penalty.
+
+    Returns
+    -------
+    loss : ndarray of shape (n_tasks,)
+        As in :func:`backprop`.
+    grad : ndarray of shape (n_tasks, n_params)
+        Gradient, laid out as :func:`flatten` lays out ``coefs + intercepts``.
+    activations : list of ndarray
+        As in :func:`backprop`.
+    deltas : list of ndarray
+        As in :func:`backprop`.
 
     Examples
     --------
@@ -328,9 +445,32 @@ def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
     difference); ``activations`` and ``deltas`` come from :func:`backprop`
     at the same point and batch.
 
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weights of each layer, of shape (n_tasks, fan_in, fan_out), at which
+        the Hessian is taken.
+    activations : list of ndarray
+        From :func:`backprop` at these weights on the batch.
+    deltas : list of ndarray
+        From the same :func:`backprop` call.
+    v_coefs : list of ndarray
+        Direction for the weights, shaped like ``coefs``.
+    v_intercepts : list of ndarray
+        Direction for the intercepts, of shape (n_tasks, fan_out) per layer.
+    activation : {"identity", "logistic", "tanh", "relu"}
+        Hidden activation, as given to :func:`backprop`.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation, as given to :func:`backprop`.
+    alpha : float
+        L2 penalty, as given to :func:`backprop`.
+
     Returns
     -------
-    h_coefs, h_intercepts : list of ndarray
+    h_coefs : list of ndarray
+        The product's part for the weights, shaped like ``v_coefs``.
+    h_intercepts : list of ndarray
+        The product's part for the intercepts, shaped like ``v_intercepts``.
     """
     h = hessian_vector_product_flat(coefs, activations, deltas, v_coefs, v_intercepts,
                                     activation, out_activation, alpha)
@@ -340,7 +480,32 @@ def hessian_vector_product(coefs, activations, deltas, v_coefs, v_intercepts,
 
 def hessian_vector_product_flat(coefs, activations, deltas, v_coefs, v_intercepts,
                                 activation, out_activation, alpha):
-    """:func:`hessian_vector_product` in flat form, ``(n_tasks, n_params)``."""
+    """:func:`hessian_vector_product` in flat form, ``(n_tasks, n_params)``.
+
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Weights of each layer, of shape (n_tasks, fan_in, fan_out).
+    activations : list of ndarray
+        From :func:`backprop` at these weights on the batch.
+    deltas : list of ndarray
+        From the same :func:`backprop` call.
+    v_coefs : list of ndarray
+        Direction for the weights, shaped like ``coefs``.
+    v_intercepts : list of ndarray
+        Direction for the intercepts, of shape (n_tasks, fan_out) per layer.
+    activation : {"identity", "logistic", "tanh", "relu"}
+        Hidden activation.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation.
+    alpha : float
+        L2 penalty.
+
+    Returns
+    -------
+    h : ndarray of shape (n_tasks, n_params)
+        The product, laid out as :func:`flatten` lays out ``v_coefs + v_intercepts``.
+    """
     n = activations[0].shape[1]
     last = len(coefs) - 1
     R_act = [None] * len(activations)  # R{a_0} = 0: X does not depend on the weights

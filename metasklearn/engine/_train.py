@@ -19,7 +19,48 @@ from ._optim import _per_task_rates, adam_init, adam_updates, sgd_init, sgd_upda
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The settings of an ``MLPClassifier``/``MLPRegressor`` that training depends on."""
+    """The settings of an ``MLPClassifier``/``MLPRegressor`` that training depends on.
+
+    Parameters
+    ----------
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Hidden activation.
+    out_activation : {"identity", "logistic", "softmax"}, default="identity"
+        Output activation; it picks the loss (see :func:`data_loss`).
+    solver : {"sgd", "adam"}, default="adam"
+        Optimiser.
+    alpha : float, default=0.0001
+        L2 penalty.
+    batch_size : int or "auto", default="auto"
+        Minibatch size, resolved by :func:`resolve_batch_size`.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of the learning rate of ``"sgd"``.
+    learning_rate_init : float, default=0.001
+        Initial learning rate.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Shuffle the rows before every epoch.
+    tol : float, default=1e-4
+        An epoch whose training loss is not ``tol`` below the best so far
+        counts as one without improvement.
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``"sgd"``.
+    beta_1 : float, default=0.9
+        Decay rate of ``"adam"``'s first-moment estimate.
+    beta_2 : float, default=0.999
+        Decay rate of ``"adam"``'s second-moment estimate.
+    epsilon : float, default=1e-8
+        Term added to ``"adam"``'s denominator for numerical stability.
+    n_iter_no_change : int or float, default=10
+        A task stops after more than this many epochs in a row without
+        improvement; with ``"sgd"`` and ``"adaptive"``, its learning rate is
+        divided by 5 instead, and it stops once the rate is at most 1e-6.
+    """
 
     activation: str = "relu"
     out_activation: str = "identity"
@@ -46,9 +87,26 @@ _FIELDS = [name for name in TrainConfig.__dataclass_fields__ if name != "out_act
 def config_from_estimator(estimator, out_activation, *, max_iter=None):
     """The :class:`TrainConfig` of an MLP estimator's ``fit``.
 
-    ``max_iter`` truncates the horizon (``min`` with the estimator's own).
-    Raises for settings the engine does not replay (``lbfgs``,
-    ``early_stopping``).
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        Its parameters (from ``get_params``) fill the config; it may be unfitted.
+    out_activation : {"identity", "logistic", "softmax"}
+        Output activation, which scikit-learn picks from the targets at fit.
+    max_iter : int, default=None
+        Truncates the horizon: the config's ``max_iter`` is the smaller of
+        this and the estimator's. ``None`` keeps the estimator's.
+
+    Returns
+    -------
+    config : TrainConfig
+        The estimator's training settings.
+
+    Raises
+    ------
+    ValueError
+        For settings the engine does not replay (``solver="lbfgs"``,
+        ``early_stopping=True``).
     """
     params = estimator.get_params()
     if params["solver"] not in ("sgd", "adam"):
@@ -70,7 +128,21 @@ def config_from_estimator(estimator, out_activation, *, max_iter=None):
 
 
 def resolve_batch_size(batch_size, n_samples):
-    """The batch size ``_fit_stochastic`` uses for ``n_samples`` rows."""
+    """The batch size ``_fit_stochastic`` uses for ``n_samples`` rows.
+
+    Parameters
+    ----------
+    batch_size : int or "auto"
+        The estimator's ``batch_size``.
+    n_samples : int
+        Rows per task.
+
+    Returns
+    -------
+    batch_size : int
+        ``min(200, n_samples)`` for ``"auto"``, else ``batch_size`` clipped
+        to ``[1, n_samples]``.
+    """
     if batch_size == "auto":
         return min(200, n_samples)
     return min(max(int(batch_size), 1), n_samples)  # np.clip, at Python speed
@@ -131,7 +203,31 @@ def _take(A, idx):
 
 @dataclass
 class TrainResult:
-    """What :func:`fit_stochastic` returns (the fitted attributes of each task)."""
+    """What :func:`fit_stochastic` returns (the fitted attributes of each task).
+
+    Parameters
+    ----------
+    coefs : list of ndarray
+        Trained weights of each layer, of shape (n_tasks, fan_in, fan_out);
+        views into ``params``.
+    intercepts : list of ndarray
+        Trained intercepts of each layer, of shape (n_tasks, fan_out); views
+        into ``params``.
+    loss_curve : ndarray of shape (n_epochs, n_tasks)
+        Training loss of each epoch; NaN after a task stopped.
+    n_iter : ndarray of shape (n_tasks,)
+        Epochs each task ran.
+    trajectory : list, default=None
+        With ``record=True``, one entry per step: the weights, activations,
+        deltas, learning rates, active tasks and adam state that
+        :func:`backward_training` goes back through; else ``None``.
+    params : ndarray of shape (n_tasks, n_params), default=None
+        The trained weights in flat form.
+    shapes : tuple of tuple of int, default=None
+        Their layout (``param_shapes``).
+    moved : ndarray of shape (n_tasks, n_params), default=None
+        Sum of the updates, with ``track_moved=True``; else ``None``.
+    """
 
     coefs: list
     intercepts: list
@@ -144,8 +240,10 @@ class TrainResult:
 
 
 class DivergedError(ValueError):
-    """The inner training of some task became non-finite (a ``ValueError``, so callers that
-    only know scikit-learn's errors still catch it)."""
+    """The inner training of some task became non-finite.
+
+    A ``ValueError``, so callers that only know scikit-learn's errors still catch it.
+    """
 
 
 def _diverged(config, epoch, bad, n_tasks):
@@ -167,9 +265,11 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
     coefs, intercepts : list of ndarray
         Starting weights with a task axis (not modified).
     X : ndarray of shape (n_tasks, n_samples, n_features)
+        Training rows of each task.
     Y : ndarray of shape (n_tasks, n_samples, n_outputs)
         Targets as the estimator sees them (label-binarised for classifiers).
     config : TrainConfig
+        Settings of the estimator's fit (:func:`config_from_estimator`).
     random_state : RandomState or list of RandomState
         The fit's ``_random_state`` after initialisation: one shared by all
         tasks or one per task. Only used when ``config.shuffle``.
@@ -183,11 +283,12 @@ def fit_stochastic(coefs, intercepts, X, Y, config, random_state, *, record=Fals
     Returns
     -------
     result : TrainResult
+        Trained weights, loss curves and epoch counts of every task.
 
     Raises
     ------
-    ValueError
-        When a loss or weight becomes non-finite; the message names the
+    DivergedError
+        A ``ValueError``, when a loss or weight becomes non-finite; the message names the
         learning rate.
     """
     n_tasks, n_samples = X.shape[:2]
@@ -283,9 +384,24 @@ def backward_training(result, cot_coefs, cot_intercepts, config):
     and the stopping decisions are taken as constants, and each step's
     Hessian enters through an exact Hessian-vector product.
 
+    Parameters
+    ----------
+    result : TrainResult
+        Of :func:`fit_stochastic` run with ``record=True``.
+    cot_coefs : list of ndarray
+        ``d loss / d`` trained weights, shaped like ``result.coefs``.
+    cot_intercepts : list of ndarray
+        ``d loss / d`` trained intercepts, shaped like ``result.intercepts``.
+    config : TrainConfig
+        The settings the training ran with.
+
     Returns
     -------
-    coefs_grad, intercepts_grad : list of ndarray
+    coefs_grad : list of ndarray
+        ``d loss / d`` starting weights, of shape (n_tasks, fan_in, fan_out)
+        per layer.
+    intercepts_grad : list of ndarray
+        ``d loss / d`` starting intercepts, of shape (n_tasks, fan_out) per layer.
     """
     n_layers = len(cot_coefs)
     grad = backward_training_flat(result, flatten(list(cot_coefs) + list(cot_intercepts)),
@@ -295,7 +411,22 @@ def backward_training(result, cot_coefs, cot_intercepts, config):
 
 
 def backward_training_flat(result, cotangent, config):
-    """:func:`backward_training` in flat form: ``(n_tasks, n_params)`` in and out."""
+    """:func:`backward_training` in flat form: ``(n_tasks, n_params)`` in and out.
+
+    Parameters
+    ----------
+    result : TrainResult
+        Of :func:`fit_stochastic` run with ``record=True``.
+    cotangent : ndarray of shape (n_tasks, n_params)
+        ``d loss / d`` trained weights, laid out as ``result.params``.
+    config : TrainConfig
+        The settings the training ran with.
+
+    Returns
+    -------
+    grad : ndarray of shape (n_tasks, n_params)
+        ``d loss / d`` starting weights, in the same layout.
+    """
     n_layers = len(result.shapes) // 2
     theta_bar = cotangent
     sgd = config.solver == "sgd"

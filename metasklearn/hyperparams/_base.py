@@ -40,7 +40,22 @@ class BaseHyperparams(BaseEstimator):
         raise NotImplementedError  # pragma: no cover
 
     def select(self, estimator, X, y):
-        """Settings for a new task: the learned ``best_params_``."""
+        """Settings for a new task: the learned ``best_params_``.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator the settings are for; not used here.
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task; not used here.
+        y : array-like of shape (n_samples,)
+            Targets of the new task; not used here.
+
+        Returns
+        -------
+        params : dict
+            Settings for ``estimator.set_params``.
+        """
         return dict(self.best_params_)
 
     def adapt(self, estimator, X, y):
@@ -55,7 +70,9 @@ class BaseHyperparams(BaseEstimator):
         estimator : estimator object
             Unfitted base estimator.
         X : array-like of shape (n_samples, n_features)
+            Rows of the new task.
         y : array-like of shape (n_samples,)
+            Targets of the new task.
 
         Returns
         -------

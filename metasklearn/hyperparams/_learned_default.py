@@ -138,8 +138,10 @@ class LearnedDefault(_MatrixStrategy):
         X : array-like of shape (n_samples, n_features), list of (X, y), or PerformanceMatrix
             Rows of all tasks; or one ``(X, y)`` pair per task; or a fitted matrix.
         y : array-like of shape (n_samples,), default=None
+            Targets of the rows of an array ``X``; ``None`` with datasets or a matrix.
         groups : array-like of shape (n_samples,), default=None
-            Task id of each row.
+            Task id of each row of an array ``X`` (``None``: one task); ``None``
+            with datasets or a matrix.
         n_jobs : int, default=None
             Parallel (task, setting) evaluations through joblib.
         random_state : int, RandomState instance or None, default=None
@@ -150,6 +152,7 @@ class LearnedDefault(_MatrixStrategy):
         Returns
         -------
         self : LearnedDefault
+            Fitted strategy.
         """
         self._validate_params()
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
@@ -162,7 +165,23 @@ class LearnedDefault(_MatrixStrategy):
         return self
 
     def select(self, estimator, X, y):
-        """The learned setting, with :class:`Scaled` values resolved for ``X``."""
+        """The learned setting, with :class:`Scaled` values resolved for ``X``.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator the setting is for; not used (every task
+            gets the same setting).
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task, on which :class:`Scaled` values are resolved.
+        y : array-like of shape (n_samples,)
+            Targets of the new task; not used.
+
+        Returns
+        -------
+        params : dict
+            Settings for ``estimator.set_params``.
+        """
         check_is_fitted(self, "best_index_")
         return resolve_settings(self.candidates_[self.best_index_], X)
 

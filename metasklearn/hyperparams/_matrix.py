@@ -153,12 +153,14 @@ class PerformanceMatrix(BaseEstimator):
             Rows of all tasks (with ``y`` and ``groups``), or one ``(X, y)``
             pair per task (then ``y`` and ``groups`` must be ``None``).
         y : array-like of shape (n_samples,), default=None
+            Targets of the rows of an array ``X``.
         groups : array-like of shape (n_samples,), default=None
             Task id of each row; ``None`` means one task.
 
         Returns
         -------
         self : PerformanceMatrix
+            Fitted matrix.
         """
         self._validate_params()
         # A misspelt scorer would otherwise fail every setting, one warning at a time.
@@ -279,6 +281,7 @@ class PerformanceMatrix(BaseEstimator):
         Returns
         -------
         normalized : ndarray of shape (n_tasks, n_candidates)
+            Normalised scores, in the layout of ``scores_``.
         """
         check_is_fitted(self, "scores_")
         given = self.estimator is None  # from_scores: no fits to blame
@@ -294,10 +297,12 @@ class PerformanceMatrix(BaseEstimator):
         Parameters
         ----------
         tasks : list of task ids
+            Ids (from ``tasks_``) of the tasks to leave out.
 
         Returns
         -------
         matrix : PerformanceMatrix
+            Fitted copy holding the other tasks.
         """
         check_is_fitted(self, "scores_")
         tasks = list(tasks)
@@ -318,7 +323,13 @@ class PerformanceMatrix(BaseEstimator):
         return out
 
     def save(self, path):
-        """Write the fitted matrix to ``path`` (a joblib pickle: load only files you trust)."""
+        """Write the fitted matrix to ``path`` (a joblib pickle: load only files you trust).
+
+        Parameters
+        ----------
+        path : str, path-like or file object
+            Where to write, as for :func:`joblib.dump`.
+        """
         check_is_fitted(self, "scores_")
         state = {
             "format": _FORMAT, "candidates": self.candidates_, "tasks": self.tasks_,
@@ -329,7 +340,18 @@ class PerformanceMatrix(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """Read a matrix written by :meth:`save`; its ``estimator`` is ``None``."""
+        """Read a matrix written by :meth:`save`; its ``estimator`` is ``None``.
+
+        Parameters
+        ----------
+        path : str, path-like or file object
+            What to read, as for :func:`joblib.load`.
+
+        Returns
+        -------
+        matrix : PerformanceMatrix
+            Fitted matrix.
+        """
         state = joblib.load(path)
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(f"{path!r} is not a file written by PerformanceMatrix.save.")

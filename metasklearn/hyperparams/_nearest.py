@@ -28,8 +28,14 @@ class NearestTasks(_MatrixStrategy):
     Parameters
     ----------
     param_grid : dict or list of dicts, default=None
+        Candidate settings as in :class:`~sklearn.model_selection.GridSearchCV`
+        (with the estimator's own values added first). Give exactly one of
+        ``param_grid`` and ``param_distributions``.
     param_distributions : dict or list of dicts, default=None
+        Distributions as in :class:`~sklearn.model_selection.RandomizedSearchCV`
+        to draw ``n_iter`` candidates from.
     n_iter : int, default=10
+        Number of settings drawn from ``param_distributions``.
     n_neighbors : int, default=5
         Training tasks consulted (all of them when there are fewer).
     cv : int or cross-validation generator, default=3
@@ -37,10 +43,18 @@ class NearestTasks(_MatrixStrategy):
     select_cv : int or cross-validation generator, default=3
         Cross-validation comparing the candidates on a new task.
     scoring : str or callable, default=None
+        Scorer (greater is better) of both cross-validations; ``None`` uses
+        the estimator's ``score``.
     search : {"grid", "halving"}, default="grid"
+        How the candidates are compared on a new task: ``"halving"`` races
+        them by successive halving.
     normalize : {"minmax", "rank"}, default="minmax"
         Used for ``best_params_`` (the mean-normalised best setting).
     error_score : "raise" or float, default=np.nan
+        Score of a setting whose fit fails, in the matrix and when the
+        candidates are compared on a new task, with a
+        :class:`~sklearn.exceptions.FitFailedWarning`; ``"raise"`` raises the
+        error instead.
 
     Attributes
     ----------
@@ -110,15 +124,27 @@ class NearestTasks(_MatrixStrategy):
         Parameters
         ----------
         estimator : estimator object
-        X : array-like, list of (X, y), or PerformanceMatrix with meta-features
-        y, groups : array-like of shape (n_samples,), default=None
+            Unfitted base estimator; candidates are applied with ``set_params``.
+        X : array-like of shape (n_samples, n_features), list of (X, y), or PerformanceMatrix
+            Rows of all training tasks; or one ``(X, y)`` pair per task; or a
+            fitted matrix with ``meta_features_``.
+        y : array-like of shape (n_samples,), default=None
+            Targets of the rows of an array ``X``; ``None`` with datasets or a matrix.
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row of an array ``X`` (``None``: one task); ``None``
+            with datasets or a matrix.
         n_jobs : int, default=None
+            Parallel (task, setting) evaluations and meta-feature computations
+            of the matrix through joblib.
         random_state : int, RandomState instance or None, default=None
+            Seeds the draws from ``param_distributions``.
         verbose : int, default=0
+            Print a progress line when > 0.
 
         Returns
         -------
         self : NearestTasks
+            Fitted strategy.
         """
         self._validate_params()
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
@@ -144,7 +170,9 @@ class NearestTasks(_MatrixStrategy):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows of the new task.
         y : array-like of shape (n_samples,)
+            Targets of the new task.
 
         Returns
         -------
@@ -163,7 +191,21 @@ class NearestTasks(_MatrixStrategy):
         return self.tasks_[order], distances[order]
 
     def candidates_for(self, X, y):
-        """Distinct best settings of the nearest tasks, nearest first."""
+        """Distinct best settings of the nearest tasks, nearest first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task.
+        y : array-like of shape (n_samples,)
+            Targets of the new task.
+
+        Returns
+        -------
+        settings : list of dict
+            The best setting of each of the :meth:`neighbors`, repeats left
+            out; :class:`Scaled` values not resolved.
+        """
         tasks, _ = self.neighbors(X, y)
         position = {task: i for i, task in enumerate(self.tasks_.tolist())}
         settings = []
@@ -174,7 +216,25 @@ class NearestTasks(_MatrixStrategy):
         return settings
 
     def select(self, estimator, X, y):
-        """The best, on the new task, of the nearest tasks' best settings."""
+        """The best, on the new task, of the nearest tasks' best settings.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator; the candidates are compared on clones of it.
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task; the candidates of :meth:`candidates_for` are
+            compared on them by ``select_cv`` cross-validation (not when there
+            is only one).
+        y : array-like of shape (n_samples,)
+            Targets of the new task.
+
+        Returns
+        -------
+        params : dict
+            The winning setting, :class:`Scaled` values resolved for ``X``, for
+            ``estimator.set_params``.
+        """
         settings = self.candidates_for(X, y)
         if len(settings) == 1:
             return resolve_settings(settings[0], X)

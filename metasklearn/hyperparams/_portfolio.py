@@ -109,6 +109,7 @@ class Portfolio(_MatrixStrategy):
     param_distributions : dict or list of dicts, default=None
         Distributions to draw ``n_iter`` candidates from.
     n_iter : int, default=10
+        Number of settings drawn from ``param_distributions``.
     size : int, default=8
         Number of settings in the portfolio.
     cv : int or cross-validation generator, default=3
@@ -122,7 +123,13 @@ class Portfolio(_MatrixStrategy):
     time_aware : bool, default=False
         Greedy steps maximise regret reduction per second of fit time.
     normalize : {"minmax", "rank"}, default="minmax"
+        Per-task normalisation of the scores the portfolio is picked from
+        (see :meth:`PerformanceMatrix.normalized`).
     error_score : "raise" or float, default=np.nan
+        Score of a setting whose fit fails, in the matrix and when the
+        members are compared on a new task, with a
+        :class:`~sklearn.exceptions.FitFailedWarning`; ``"raise"`` raises the
+        error instead.
 
     Attributes
     ----------
@@ -199,15 +206,27 @@ class Portfolio(_MatrixStrategy):
         Parameters
         ----------
         estimator : estimator object
-        X : array-like, list of (X, y), or PerformanceMatrix
-        y, groups : array-like of shape (n_samples,), default=None
+            Unfitted base estimator; candidates are applied with ``set_params``.
+        X : array-like of shape (n_samples, n_features), list of (X, y), or PerformanceMatrix
+            Rows of all training tasks; or one ``(X, y)`` pair per task; or a
+            fitted matrix.
+        y : array-like of shape (n_samples,), default=None
+            Targets of the rows of an array ``X``; ``None`` with datasets or a matrix.
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row of an array ``X`` (``None``: one task); ``None``
+            with datasets or a matrix.
         n_jobs : int, default=None
+            Parallel (task, setting) evaluations of the matrix through joblib.
         random_state : int, RandomState instance or None, default=None
+            Seeds the draws from ``param_distributions``.
         verbose : int, default=0
+            Print a progress line, and the portfolio with its training
+            regret, when > 0.
 
         Returns
         -------
         self : Portfolio
+            Fitted strategy.
         """
         self._validate_params()
         matrix = self._fit_matrix(estimator, X, y, groups, n_jobs, random_state, verbose)
@@ -230,7 +249,22 @@ class Portfolio(_MatrixStrategy):
     def compare(self, estimator, X, y):
         """The fitted (not refit) search comparing the members on ``X, y``.
 
-        Its ``cv_results_`` has one row per member, in portfolio order.
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator; the members are compared on clones of it.
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task.
+        y : array-like of shape (n_samples,)
+            Targets of the new task.
+
+        Returns
+        -------
+        search : GridSearchCV or HalvingGridSearchCV
+            Cross-validated by ``select_cv``, with :class:`Scaled` values
+            resolved for ``X``. Its ``cv_results_`` has one row per member, in
+            portfolio order (with ``search="halving"``, one per member and
+            round it reaches).
         """
         check_is_fitted(self, "portfolio_")
         return compare_settings(
@@ -239,7 +273,24 @@ class Portfolio(_MatrixStrategy):
         )
 
     def select(self, estimator, X, y):
-        """The member with the best cross-validated score on the new task."""
+        """The member with the best cross-validated score on the new task.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator; the members are compared on clones of it.
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task; the members are compared on them by
+            :meth:`compare` (not when the portfolio has one).
+        y : array-like of shape (n_samples,)
+            Targets of the new task.
+
+        Returns
+        -------
+        params : dict
+            The winning member, :class:`Scaled` values resolved for ``X``, for
+            ``estimator.set_params``.
+        """
         check_is_fitted(self, "portfolio_")
         if len(self.portfolio_) == 1:
             return resolve_settings(self.portfolio_[0], X)

@@ -70,7 +70,19 @@ class Scaled:
         self.integer = bool(integer)
 
     def resolve(self, X):
-        """The concrete value for the dataset ``X``."""
+        """The concrete value for the dataset ``X``.
+
+        Parameters
+        ----------
+        X : {ndarray, DataFrame, sparse matrix} of shape (n_samples, n_features)
+            Rows of the dataset.
+
+        Returns
+        -------
+        value : float or int
+            ``factor`` times the ``reference`` property of ``X``, rounded to an
+            int when ``integer``.
+        """
         value = float(self.factor * _REFERENCES[self.reference](X))
         return int(round(value)) if self.integer else value
 
@@ -99,6 +111,13 @@ def scaled(factors, reference="gamma_scale", *, integer=False):
         As in :class:`Scaled`.
     integer : bool, default=False
         As in :class:`Scaled`.
+
+    Returns
+    -------
+    candidates : list of Scaled, or distribution
+        For a list of factors, one :class:`Scaled` per factor; for a
+        distribution, an object whose ``rvs(random_state=None)`` draws a
+        :class:`Scaled`.
 
     Examples
     --------

@@ -43,8 +43,14 @@ class SurrogateDefault(_MatrixStrategy):
     Parameters
     ----------
     param_grid : dict or list of dicts, default=None
+        Candidate settings as in :class:`~sklearn.model_selection.GridSearchCV`
+        (with the estimator's own values added first). Give exactly one of
+        ``param_grid`` and ``param_distributions``.
     param_distributions : dict or list of dicts, default=None
+        Distributions as in :class:`~sklearn.model_selection.RandomizedSearchCV`
+        to draw ``n_iter`` candidates from.
     n_iter : int, default=10
+        Number of settings drawn from ``param_distributions``.
     regressor : regressor object, default=None
         The surrogate, cloned at ``fit`` (an unset ``random_state`` of it
         is filled from ``fit``'s ``random_state``). ``None`` uses
@@ -55,9 +61,14 @@ class SurrogateDefault(_MatrixStrategy):
     cv : int or cross-validation generator, default=3
         Within-task cross-validation of the performance matrix.
     scoring : str or callable, default=None
+        Scorer (greater is better) of the matrix; ``None`` uses the
+        estimator's ``score``.
     normalize : {"minmax", "rank"}, default="minmax"
         Per-task normalisation of the scores the surrogate learns.
     error_score : "raise" or float, default=np.nan
+        Score of a setting whose fit fails on a task of the matrix, with a
+        :class:`~sklearn.exceptions.FitFailedWarning`; ``"raise"`` raises the
+        error instead.
 
     Attributes
     ----------
@@ -142,17 +153,28 @@ class SurrogateDefault(_MatrixStrategy):
         Parameters
         ----------
         estimator : estimator object
-        X : array-like, list of (X, y), or PerformanceMatrix with meta-features
-        y, groups : array-like of shape (n_samples,), default=None
+            Unfitted base estimator; candidates are applied with ``set_params``.
+        X : array-like of shape (n_samples, n_features), list of (X, y), or PerformanceMatrix
+            Rows of all training tasks; or one ``(X, y)`` pair per task; or a
+            fitted matrix with ``meta_features_``.
+        y : array-like of shape (n_samples,), default=None
+            Targets of the rows of an array ``X``; ``None`` with datasets or a matrix.
+        groups : array-like of shape (n_samples,), default=None
+            Task id of each row of an array ``X`` (``None``: one task); ``None``
+            with datasets or a matrix.
         n_jobs : int, default=None
-            Parallel (task, setting) evaluations of the matrix.
+            Parallel (task, setting) evaluations and meta-feature computations
+            of the matrix through joblib.
         random_state : int, RandomState instance or None, default=None
-            Seeds the draws from ``param_distributions`` and the default surrogate.
+            Seeds the draws from ``param_distributions`` and the surrogate (the
+            default one, or an unset ``random_state`` of ``regressor``).
         verbose : int, default=0
+            Print a progress line when > 0.
 
         Returns
         -------
         self : SurrogateDefault
+            Fitted strategy.
         """
         self._validate_params()
         if self.regressor is not None and not is_regressor(self.regressor):
@@ -225,7 +247,9 @@ class SurrogateDefault(_MatrixStrategy):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows of the new task.
         y : array-like of shape (n_samples,)
+            Targets of the new task.
 
         Returns
         -------
@@ -237,7 +261,24 @@ class SurrogateDefault(_MatrixStrategy):
         return self.regressor_.predict(self.design(row))
 
     def select(self, estimator, X, y):
-        """The candidate with the best predicted score, :class:`Scaled` values resolved."""
+        """The candidate with the best predicted score, :class:`Scaled` values resolved.
+
+        Parameters
+        ----------
+        estimator : estimator object
+            Unfitted base estimator the setting is for; not used (no fit or
+            cross-validation is run).
+        X : array-like of shape (n_samples, n_features)
+            Rows of the new task: its meta-features are computed, and
+            :class:`Scaled` values resolved, on them.
+        y : array-like of shape (n_samples,)
+            Targets of the new task, for its meta-features.
+
+        Returns
+        -------
+        params : dict
+            Settings for ``estimator.set_params``.
+        """
         # Ties go to the earlier candidate: the estimator's own values come first.
         best = int(np.argmax(self.predict_scores(X, y)))
         return resolve_settings(self.candidates_[best], X)

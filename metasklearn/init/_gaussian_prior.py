@@ -108,6 +108,11 @@ class GaussianPrior(BaseInit):
         Log marginal likelihood of the training tasks at the end, restricted
         with ``reml=True`` (regression only).
 
+    See Also
+    --------
+    sklearn.linear_model.Ridge : The regressor whose weights are written.
+    sklearn.linear_model.LogisticRegression : The classifier whose weights are written.
+
     Notes
     -----
     **Feature scaling.** The prior lives in the feature space the linear step
@@ -133,11 +138,6 @@ class GaussianPrior(BaseInit):
 
     ``n_jobs`` and ``random_state`` are accepted for the interface and unused:
     the EM is deterministic and vectorised across tasks.
-
-    See Also
-    --------
-    sklearn.linear_model.Ridge : The regressor whose weights are written.
-    sklearn.linear_model.LogisticRegression : The classifier whose weights are written.
 
     Examples
     --------
@@ -207,6 +207,7 @@ class GaussianPrior(BaseInit):
         Returns
         -------
         self : GaussianPrior
+            Fitted prior.
         """
         self._validate_params()
         self._meta_verbose = verbose

@@ -84,7 +84,9 @@ class _MLPMetaInit(BaseInit):
             Unfitted; its settings define the inner loop. A Pipeline's
             transformers are fitted once, on all rows of ``X``.
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Rows of all training tasks.
         y : ndarray of shape (n_samples,)
+            Their targets: labels (classifier) or values (regressor).
         groups : ndarray of shape (n_samples,)
             Task id of each row.
         n_jobs : int, default=None
@@ -97,6 +99,7 @@ class _MLPMetaInit(BaseInit):
         Returns
         -------
         self : object
+            The strategy, with the learned start in ``coefs_`` and ``intercepts_``.
         """
         self._validate_params()
         name = type(self).__name__
@@ -406,7 +409,9 @@ class _MLPMetaInit(BaseInit):
         estimator : MLPClassifier or MLPRegressor, or a Pipeline ending in one
             Unfitted clone for the new task (of the kind given to ``fit``).
         X : array-like of shape (n_samples, n_features)
+            The new task's rows.
         y : array-like of shape (n_samples,)
+            Their targets; for shared labels, labels seen in :meth:`fit`.
 
         Returns
         -------
