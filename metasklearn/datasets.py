@@ -4,6 +4,8 @@ Each returns rows concatenated task after task, with ``groups`` holding the
 task index ``0..n_tasks-1`` of each row.
 """
 
+import re
+import textwrap
 from numbers import Integral, Real
 
 import numpy as np
@@ -250,21 +252,30 @@ _HIERARCHICAL_CONSTRAINTS = {
     "random_state": ["random_state"],
 }
 
-_HIERARCHICAL_PARAMS_DOC = """n_tasks : int, default=50
-        Number of tasks.
-    n_samples : int or array-like of shape (n_tasks,), default=20
-        Rows per task, the same for all or one size per task.
-    n_features : int, default=5
-        Number of features.
-    prior_mean : array-like of shape (n_features + 1,), default=None
-        Mean of ``theta_t = (intercept, coef_1, ..., coef_p)``. ``None`` is
-        ``np.random.RandomState(0).standard_normal(n_features + 1)``, fixed
-        whatever ``random_state``, so collections drawn with different seeds
-        share one prior.
-    prior_cov : float, array-like of shape (n_features + 1,) or \
+# Written at column 0 and indented where it goes: Python 3.13 strips the common
+# indentation of docstrings when it compiles them, earlier versions do not.
+_HIERARCHICAL_PARAMS_DOC = """\
+n_tasks : int, default=50
+    Number of tasks.
+n_samples : int or array-like of shape (n_tasks,), default=20
+    Rows per task, the same for all or one size per task.
+n_features : int, default=5
+    Number of features.
+prior_mean : array-like of shape (n_features + 1,), default=None
+    Mean of ``theta_t = (intercept, coef_1, ..., coef_p)``. ``None`` is
+    ``np.random.RandomState(0).standard_normal(n_features + 1)``, fixed
+    whatever ``random_state``, so collections drawn with different seeds
+    share one prior.
+prior_cov : float, array-like of shape (n_features + 1,) or \
 (n_features + 1, n_features + 1), default=None
-        Covariance of ``theta_t``: one variance for all, a diagonal, or a full
-        positive semi-definite matrix. ``None`` is ``0.25 * I``."""
+    Covariance of ``theta_t``: one variance for all, a diagonal, or a full
+    positive semi-definite matrix. ``None`` is ``0.25 * I``."""
+
+
+def _with_shared_params(doc):
+    """``doc`` with its ``{params}`` line replaced by the shared parameters, as indented."""
+    indent = re.search(r"^([ \t]*)\{params\}$", doc, flags=re.M).group(1)
+    return doc.replace(indent + "{params}", textwrap.indent(_HIERARCHICAL_PARAMS_DOC, indent))
 
 
 @validate_params(
@@ -386,10 +397,8 @@ def make_logistic_tasks(
     return (X, y, groups, params) if return_params else (X, y, groups)
 
 
-make_linear_tasks.__doc__ = make_linear_tasks.__doc__.replace("{params}", _HIERARCHICAL_PARAMS_DOC)
-make_logistic_tasks.__doc__ = make_logistic_tasks.__doc__.replace(
-    "{params}", _HIERARCHICAL_PARAMS_DOC
-)
+make_linear_tasks.__doc__ = _with_shared_params(make_linear_tasks.__doc__)
+make_logistic_tasks.__doc__ = _with_shared_params(make_logistic_tasks.__doc__)
 
 
 @validate_params(

@@ -3,6 +3,7 @@ import pytest
 from scipy.special import expit
 from sklearn.datasets import load_digits
 
+from metasklearn import datasets
 from metasklearn.datasets import (
     load_digits_episodes,
     make_checkerboard_tasks,
@@ -251,3 +252,23 @@ def test_sinusoid_noise_is_drawn_from_random_state():
                                   random_state=np.random.RandomState(1))
     np.testing.assert_array_equal(y, make_sinusoid_tasks(n_tasks=20, n_samples=10, noise=0.3,
                                                          random_state=1)[1])
+
+
+@pytest.mark.parametrize("indent", ["", "    "])
+def test_shared_parameter_docs_take_the_indentation_of_their_place(indent):
+    # Regression: Python 3.13 compiles docstrings without their common indentation, and
+    # the shared parameters kept the old one, so numpydoc and help() read n_samples and
+    # the rest as part of n_tasks's description.
+    from metasklearn.datasets import _with_shared_params
+
+    template = f"Summary.\n\n{indent}Parameters\n{indent}----------\n{indent}{{params}}\n" \
+               f"{indent}noise : float\n{indent}    The noise.\n"
+    lines = _with_shared_params(template).splitlines()
+    names = [line for line in lines if " : " in line and not line.startswith(indent + " ")]
+    assert [line.split(" : ")[0] for line in names] == [
+        indent + name for name in ("n_tasks", "n_samples", "n_features", "prior_mean",
+                                   "prior_cov", "noise")]
+    for name in ("make_linear_tasks", "make_logistic_tasks"):
+        doc = getattr(datasets, name).__doc__
+        assert "{params}" not in doc
+        assert doc.count("\n    n_samples : ") == 1 or doc.count("\nn_samples : ") == 1
