@@ -33,11 +33,21 @@ def _fmt(value):
 def _check_collection(X, y, groups):
     """Return ``(n_samples, groups)`` after checking that X, y, groups align."""
     n_samples = _num_samples(X)
+    if n_samples == 0:
+        raise ValueError("X has no rows; a task collection needs at least one row.")
     if y is not None and _num_samples(y) != n_samples:
         raise ValueError(
             f"y has {_num_samples(y)} rows but X has {n_samples}; pass one target "
             "per row of X."
         )
+    if y is not None:
+        values = np.asarray(y)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            row = int(np.flatnonzero(~np.isfinite(values).reshape(n_samples, -1).all(axis=1))[0])
+            raise ValueError(
+                f"y holds NaN or infinity (first at row {row}); every row needs a finite "
+                "target. Drop those rows or fill in their targets."
+            )
     return n_samples, check_groups(groups, n_samples)
 
 

@@ -352,3 +352,17 @@ def test_split_classes_errors():
         split_classes([0, 1, 2], test_size=1.0)
     with pytest.raises(ValueError, match="'test_size' parameter"):
         split_classes([0, 1, 2], test_size=0)
+
+
+def test_empty_collections_and_missing_targets_are_named():
+    # Regression: scikit-learn's messages named neither the input ("Found array with 0
+    # sample(s)") nor where the NaN was ("Input contains NaN").
+    with pytest.raises(ValueError, match="X has no rows"):
+        list(iter_tasks(np.empty((0, 2)), np.empty(0), np.empty(0)))
+    X, y, groups = np.zeros((20, 2)), np.tile([0.0, 1.0], 10), np.repeat([0, 1], 10)
+    y[13] = np.nan
+    with pytest.raises(ValueError, match=r"y holds NaN or infinity \(first at row 13\)"):
+        next(SupportQuerySplit(2).split(X, y, groups))
+    y[13] = np.inf
+    with pytest.raises(ValueError, match=r"first at row 13"):
+        support_query_split(X, y, groups, shots=2)
