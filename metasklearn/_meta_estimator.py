@@ -402,7 +402,8 @@ class MetaEstimator(BaseEstimator):
 
     def _by_task(self, method, X, groups):
         """Call ``method`` of the learner of each row's task and reassemble rows."""
-        check_is_fitted(self)
+        # not just check_is_fitted(self): a refit that failed has dropped the learners
+        check_is_fitted(self, "population_learner_")
         X = self._validate_X(X, reset=False)
         if groups is None:
             return self._call(method, self.population_learner_, None, X)

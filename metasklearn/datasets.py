@@ -274,6 +274,8 @@ prior_cov : float, array-like of shape (n_features + 1,) or \
 
 def _with_shared_params(doc):
     """``doc`` with its ``{params}`` line replaced by the shared parameters, as indented."""
+    if doc is None:  # python -OO strips docstrings
+        return None
     indent = re.search(r"^([ \t]*)\{params\}$", doc, flags=re.M).group(1)
     return doc.replace(indent + "{params}", textwrap.indent(_HIERARCHICAL_PARAMS_DOC, indent))
 

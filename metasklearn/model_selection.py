@@ -10,6 +10,7 @@ from sklearn.utils import _safe_indexing, check_consistent_length, check_random_
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._validation import check_groups, task_indices
+from .init._pipeline import transform
 from .tasks import SupportQuerySplit
 
 
@@ -132,7 +133,7 @@ def _adapt_or_fit(estimator, X, y):
         return clone(estimator).fit(X, y)
     head = estimator.steps[:-1]
     if head:
-        X = Pipeline(head).transform(X)
+        X = transform(estimator[:-1], X)  # as the strategies' own adapt does
     return Pipeline([*head, (name, _adapt_or_fit(final, X, y))])
 
 

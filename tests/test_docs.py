@@ -32,7 +32,6 @@ def test_every_python_block_runs(path, tmp_path, monkeypatch, capsys):
         warnings.simplefilter("ignore", ConvergenceWarning)  # the examples' short fits
         for i, block in enumerate(blocks):
             exec(compile(block, f"{path}, block {i + 1}", "exec"), namespace)
-    assert not sklearn.get_config()["enable_metadata_routing"]
     if path == "docs/mlp_init.md":  # the printed MSE of the adapted learner, far below scratch
         assert float(capsys.readouterr().out.split()[-1]) < 0.5
     if path == "docs/hyperparams.md":

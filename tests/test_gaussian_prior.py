@@ -397,6 +397,11 @@ def test_pipeline_adapt_refuses_nan_that_a_transformer_passes_through(kind):
     with pytest.raises(ValueError, match="NaN or infinity as the linear step sees them.*"
                                          "SimpleImputer"):
         prior.adapt(clone(pipe), X_new, y[:20])
+    # A transformer that hands on an object array: the MAP would cast it to float.
+    passing = Pipeline([("same", FunctionTransformer()), ("model", clone(pipe[-1]))])
+    prior = GaussianPrior().fit(passing, X, y, groups)
+    with pytest.raises(ValueError, match="NaN or infinity as the linear step sees them"):
+        prior.adapt(clone(passing), X_new.astype(object), y[:20])
 
 
 def test_sparse_rows_are_refused_in_the_strategy_s_name():

@@ -546,3 +546,24 @@ def test_random_state_seeds_the_unset_seeds_of_a_pipelines_steps(blobs):
     explicit = pipe.set_params(mlpclassifier__random_state=7)
     meta = MetaEstimator(explicit, random_state=0, refit=False).fit(X, y, groups=groups)
     assert meta.estimator_.get_params()["mlpclassifier__random_state"] == 7
+
+
+def test_a_refit_that_fails_leaves_no_learner_to_predict_with(blobs):
+    from sklearn.exceptions import NotFittedError
+
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        meta.fit(bad, y, groups=groups)
+    with pytest.raises(NotFittedError):
+        meta.predict(X, groups=groups)
+
+
+def test_datasets_import_under_python_oo():
+    # python -OO strips docstrings; building the shared parameter docs must not fail then.
+    out = subprocess.run([sys.executable, "-OO", "-c", "import metasklearn.datasets as d; "
+                          "print(d.make_linear_tasks.__doc__)"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "None"

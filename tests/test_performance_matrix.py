@@ -226,7 +226,8 @@ def test_infinite_scores_count_as_failed_settings():
     np.testing.assert_allclose(pm.normalized("rank"), [[0, 0.5, 1], [0, 1, 0.5]])
     assert LearnedDefault().fit(DecisionTreeClassifier(), pm).best_index_ == 1
     failed = PerformanceMatrix.from_scores([[np.inf, np.inf], [0.1, 0.2]], candidates[:2])
-    with pytest.raises(ValueError, match=r"Every score given for task 0 is NaN or infinite.*"
+    with pytest.raises(ValueError, match=r"Every score of task 0 in this matrix \(given to "
+                                         r"from_scores, or loaded\) is NaN or infinite.*"
                                          r"drop_tasks\(\[0\]\)"):
         failed.normalized()
 
@@ -242,9 +243,9 @@ def test_a_score_undefined_on_small_folds_is_named_once_per_task():
         pm = PerformanceMatrix(Ridge(), {"alpha": [0.1, 10.0]}, cv=3).fit(X, y, groups)
     notes = [str(w.message) for w in record if "settings fitted on task" in str(w.message)]
     assert notes == [f"3 of 3 settings fitted on task {t!r} but their score is not finite: "
-                     "the scoring is undefined on its test folds of 1 row(s) (R² needs at "
-                     "least 2). Use fewer folds (cv), a scoring defined on a few rows, or "
-                     "give the task more rows." for t in "abcd"]
+                     "the scoring is undefined on test folds of 1 row (R² needs at least 2). "
+                     "Use fewer folds (cv, for example hyperparams__cv=2), a scoring defined "
+                     "on a single row, or give the task more rows." for t in "abcd"]
     with pytest.raises(ValueError, match="failed or scored NaN on task 'a'.*"
                                          "UndefinedMetricWarning"):
         pm.normalized()

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.exceptions import FitFailedWarning
+from sklearn.exceptions import FitFailedWarning, UndefinedMetricWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
@@ -121,8 +121,8 @@ def test_a_new_task_every_member_fails_on_says_where_the_reason_is(fitted):
     X_new[0, 0] = np.nan  # the strategy's own select does not validate: SVC refuses it
     with pytest.warns(FitFailedWarning, match="Input X contains NaN"), \
             pytest.raises(ValueError, match="Every setting of Portfolio failed or scored NaN on "
-                                            "the new task. A failed fit raises a "
-                                            "FitFailedWarning that says why"):
+                                            "the new task of 40 rows in 3 folds. A failed fit "
+                                            "raises a FitFailedWarning that says why"):
         fitted.hyperparams_.select(SVC(), X_new, y_new)
 
 
@@ -146,10 +146,26 @@ def test_a_new_task_too_small_for_its_score_says_so():
     X, y, groups = rng.normal(size=(60, 2)), rng.normal(size=60), np.repeat([0, 1, 2], 20)
     meta = MetaEstimator(Ridge(), hyperparams=Portfolio({"alpha": [0.1, 10.0]}, size=2),
                          random_state=0).fit(X, y, groups=groups)
-    with pytest.raises(ValueError, match=r"\(5 rows in 3 folds, some of 1 row\(s\); R² needs "
-                                         r"at least 2\).*hyperparams__select_cv=2"):
+    with pytest.raises(ValueError, match=r"new task of 5 rows in 3 folds.*test folds of 1 row "
+                                         r"\(R² needs at least 2\).*hyperparams__select_cv=2"):
         meta.adapt(X[:5], y[:5])
-    assert meta.adapt(X[:6], y[:6]).alpha in (0.1, 10.0)
+    # Six rows give folds of two: the members are compared, the best one is fitted.
+    search = meta.hyperparams_.compare(Ridge(), X[:6], y[:6])
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.cv_results_["params"][int(np.argmax(search.cv_results_["mean_test_score"]))]
+    assert meta.adapt(X[:6], y[:6]).alpha == best["alpha"]
+
+
+def test_a_score_that_is_nan_on_large_folds_is_not_blamed_on_their_size():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.RandomState(0)
+    X, y, groups = rng.normal(size=(60, 2)), rng.normal(size=60), np.repeat([0, 1], 30)
+    with pytest.warns(UndefinedMetricWarning, match="returned NaN or infinity on test folds "
+                                                    "of 10 rows; check that the scoring"):
+        matrix = PerformanceMatrix(Ridge(), {"alpha": [0.1, 10.0]},
+                                   scoring=lambda est, X, y: np.nan).fit(X, y, groups)
+    assert np.isnan(matrix.scores_).all()
 
 
 def test_portfolio_is_the_same_under_n_jobs_1_and_2():

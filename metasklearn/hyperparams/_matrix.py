@@ -284,7 +284,8 @@ class PerformanceMatrix(BaseEstimator):
             Normalised scores, in the layout of ``scores_``.
         """
         check_is_fitted(self, "scores_")
-        given = self.estimator is None  # from_scores: no fits to blame
+        # from_scores or load: no fits of this object to blame
+        given = self.estimator is None
         if method == "minmax":
             return _normalize_per_task(self.scores_, self.tasks_, given)
         if method == "rank":
@@ -545,17 +546,26 @@ def _score_setting(estimator, X, y, cv, scoring, error_score, task):
     return score, float(np.sum(result["fit_time"])), None, undefined
 
 
+def undefined_score_reason(smallest_fold, cv_name):
+    """Why every fit succeeded and the score is still NaN, and what to change."""
+    if smallest_fold < 2:
+        return (f"the scoring is undefined on test folds of {smallest_fold} row (R² needs at "
+                f"least 2). Use fewer folds ({cv_name}), a scoring defined on a single row, "
+                "or give the task more rows")
+    return (f"the scoring returned NaN or infinity on test folds of {smallest_fold} rows; "
+            "check that the scoring suits the estimator and the targets")
+
+
 def _warn_undefined_scores(results, tasks, n_candidates):
-    """One warning per task whose settings all fitted but scored NaN or infinity."""
+    """One warning per task on which some settings fitted but scored NaN or infinity."""
     for i, task in enumerate(tasks.tolist()):
         rows = [r[3] for r in results[i * n_candidates:(i + 1) * n_candidates]
                 if r[3] is not None]
         if rows:
             warnings.warn(
                 f"{len(rows)} of {n_candidates} settings fitted on task {task!r} but their "
-                f"score is not finite: the scoring is undefined on its test folds of "
-                f"{min(rows)} row(s) (R² needs at least 2). Use fewer folds (cv), a scoring "
-                "defined on a few rows, or give the task more rows.",
+                f"score is not finite: "
+                f"{undefined_score_reason(min(rows), 'cv, for example hyperparams__cv=2')}.",
                 UndefinedMetricWarning,
             )
 
@@ -573,8 +583,9 @@ def _check_no_failed_task(scores, tasks, given):
     task = tasks[failed].tolist()[0]
     if given:
         raise ValueError(
-            f"Every score given for task {task!r} is NaN or infinite, so nothing can be "
-            f"learned from it; leave it out with drop_tasks([{task!r}]) or fill in its scores."
+            f"Every score of task {task!r} in this matrix (given to from_scores, or loaded) "
+            f"is NaN or infinite, so nothing can be learned from it; leave it out with "
+            f"drop_tasks([{task!r}]) or fill in its scores."
         )
     raise ValueError(
         f"Every candidate setting failed or scored NaN on task {task!r}. The warnings "

@@ -6,6 +6,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (GridSearchCV, HalvingGridSearchCV, StratifiedKFold,
                                      check_cv)
 
+from ._matrix import undefined_score_reason
 from ._relative import resolve_settings
 
 
@@ -49,15 +50,13 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
         searcher = GridSearchCV(estimator, grids, **kwargs)
     searcher.fit(X, y)
     if np.isnan(searcher.cv_results_["mean_test_score"]).all():
-        smallest = len(y) // n_splits
+        reason = undefined_score_reason(len(y) // n_splits,
+                                        "select_cv, for example hyperparams__select_cv=2")
         raise ValueError(
-            f"Every setting of {owner} failed or scored NaN on the new task. A failed fit "
-            "raises a FitFailedWarning that says why (error_score='raise', "
-            "hyperparams__error_score through MetaEstimator, raises the first instead). "
-            f"Without one, the score is undefined on test folds this small ({len(y)} rows in "
-            f"{n_splits} folds, some of {smallest} row(s); R² needs at least 2): give more "
-            "rows, a smaller select_cv (for example hyperparams__select_cv=2) or a scoring "
-            "defined on a few rows."
+            f"Every setting of {owner} failed or scored NaN on the new task of {len(y)} "
+            f"rows in {n_splits} folds. A failed fit raises a FitFailedWarning that says why "
+            "(error_score='raise', hyperparams__error_score through MetaEstimator, raises "
+            f"the first instead). Without one, {reason}."
         )
     return searcher
 
