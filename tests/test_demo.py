@@ -162,3 +162,28 @@ def test_run_rejects_bad_sizes_before_fitting():
         run("sinusoid", shots=20, out=io.StringIO())
     with pytest.raises(ValueError, match="collection must be one of"):
         run("moons", out=io.StringIO())
+
+
+@pytest.mark.parametrize("name", ["sinusoid", "checkerboard"])
+def test_standard_error_is_the_sample_sd_over_root_n(tiny_runs, name):
+    results, _ = tiny_runs[name]
+    for method in ("meta-learned", "scratch", "pooled"):
+        m = results["methods"][method]
+        scores = m["scores"]
+        assert m["score"] == pytest.approx(scores.mean(), rel=1e-12)
+        assert m["sem"] == pytest.approx(scores.std(ddof=1) / np.sqrt(len(scores)), rel=1e-12)
+
+
+def test_candidates_mean_score_is_in_the_metric_s_units(tiny_runs):
+    results, text = tiny_runs["sinusoid"]
+    means = [row["mean_score"] for row in results["candidates"]]
+    assert all(value > 0 for value in means)  # MSE, as in the table, not neg MSE
+    table = text[text.index("top "):]
+    printed = [float(line.split()[2]) for line in table.splitlines()[2:] if line.strip()]
+    np.testing.assert_allclose(printed, np.round(means[:5], 3))
+
+
+def test_default_params_are_the_base_estimator_s_own(tiny_runs):
+    results, text = tiny_runs["checkerboard"]
+    assert results["default_params"] == {"C": 1.0, "gamma": "scale"}
+    assert "default 'scale'" in text

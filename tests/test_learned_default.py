@@ -12,7 +12,7 @@ from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import make_checkerboard_tasks, make_linear_tasks
-from metasklearn.hyperparams import LearnedDefault
+from metasklearn.hyperparams import LearnedDefault, PerformanceMatrix
 from metasklearn.hyperparams._matrix import _normalize_per_task
 
 
@@ -271,3 +271,16 @@ def test_a_list_of_grids_may_swap_a_pipeline_step():
     with pytest.raises(ValueError, match="'clf__gama', which Pipeline does not have. Did you "
                                          "mean 'clf__gamma'"):
         _fit(LearnedDefault(misspelt), pipe, X, y, groups)
+
+
+def test_median_aggregate_ranks_by_the_median():
+    # Setting 0: best on two of three tasks (median 1, mean 2/3); setting 1: 0.9 everywhere
+    # (median 0.9, mean 0.9). The median picks 0 and ranks it first.
+    scores = np.array([[1.0, 0.9, 0.0], [1.0, 0.9, 0.0], [0.0, 0.9, 1.0]])
+    pm = PerformanceMatrix.from_scores(scores, [{"alpha": a} for a in (1.0, 2.0, 3.0)])
+    ld = LearnedDefault(aggregate="median").fit(Ridge(), pm)
+    assert ld.best_params_ == {"alpha": 1.0}
+    np.testing.assert_array_equal(ld.cv_results_["rank_normalized_score"], [1, 2, 3])
+    mean = LearnedDefault().fit(Ridge(), pm)
+    assert mean.best_params_ == {"alpha": 2.0}
+    np.testing.assert_array_equal(mean.cv_results_["rank_normalized_score"], [2, 1, 3])

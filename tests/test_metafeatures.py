@@ -1,5 +1,7 @@
 """Meta-features on data whose values are known by construction."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -114,3 +116,42 @@ def test_sparse_input_matches_dense():
     X, y = load_iris(return_X_y=True)
     dense = compute_metafeatures(X, y)
     assert compute_metafeatures(sparse.csr_matrix(X), y) == pytest.approx(dense)
+
+
+def test_a_column_with_exactly_ten_values_is_categorical_eleven_is_not():
+    codes = np.arange(220)
+    X = np.column_stack([codes % 10, codes % 11]).astype(float)
+    mf = compute_metafeatures(X, codes % 2, landmarkers=False)
+    assert mf["categorical_share"] == 0.5
+
+
+def test_random_state_seeds_the_subsample():
+    rng = np.random.RandomState(0)
+    X = rng.exponential(size=(3000, 4))
+    y = (X[:, 0] > 1).astype(int)
+    stats = [compute_metafeatures(X, y, max_samples=200, random_state=seed, landmarkers=False)
+             for seed in (0, 1, 0)]
+    assert stats[0] == stats[2]
+    assert stats[0]["mean_abs_skew"] != stats[1]["mean_abs_skew"]
+    # The default seed is 0.
+    assert compute_metafeatures(X, y, max_samples=200, landmarkers=False) == stats[0]
+
+
+def test_a_single_class_has_zero_entropy():
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        mf = compute_metafeatures(X, np.zeros(30, dtype=int), landmarkers=False)
+    assert mf["n_classes"] == 1.0
+    assert mf["class_entropy"] == 0.0
+    assert mf["minority_share"] == 1.0
+
+
+def test_class_features_count_every_row_not_the_subsample():
+    y = np.zeros(1000, dtype=int)
+    y[:37] = 1
+    X = np.random.RandomState(0).normal(size=(1000, 2))
+    mf = compute_metafeatures(X, y, max_samples=50, landmarkers=False)
+    assert mf["minority_share"] == pytest.approx(0.037, rel=1e-12)
+    entropy = -(0.037 * np.log2(0.037) + 0.963 * np.log2(0.963))
+    assert mf["class_entropy"] == pytest.approx(entropy, rel=1e-12)

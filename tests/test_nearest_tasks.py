@@ -121,3 +121,34 @@ def test_adapt_on_the_hyperparameters_only_path():
     learner = nt.adapt(TREE, X_new, y_new)
     assert learner.max_depth == nt.select(TREE, X_new, y_new)["max_depth"]
     assert TREE.max_depth is None and not hasattr(TREE, "tree_")  # the user's tree untouched
+
+
+def test_a_tie_on_a_training_task_goes_to_the_earlier_setting():
+    candidates = [{"max_depth": None}, {"max_depth": 1}, {"max_depth": 3}]
+    scores = np.array([[0.9, 0.9, 0.5], [0.5, 0.8, 0.8], [0.1, 0.2, 0.3]])
+    features = np.random.RandomState(0).normal(size=(3, len(METAFEATURE_NAMES)))
+    pm = PerformanceMatrix.from_scores(scores, candidates, meta_features=features,
+                                       meta_feature_names=list(METAFEATURE_NAMES))
+    nt = NearestTasks().fit(DecisionTreeClassifier(), pm)
+    assert nt.best_per_task_.tolist() == [0, 1, 2]
+
+
+def test_a_meta_feature_undefined_on_a_training_task_is_left_out_of_its_distance():
+    rng = np.random.RandomState(0)
+    datasets = [(rng.normal(size=(n, f)), np.arange(n) % c)
+                for n, f, c in [(60, 2, 2), (80, 4, 3), (120, 6, 2)]]
+    features = np.array([list(compute_metafeatures(X, y).values()) for X, y in datasets])
+    features[1, 9] = np.nan  # task 1 lacks landmark_1nn (from_scores allows it)
+    pm = PerformanceMatrix.from_scores(np.eye(3), [{"max_depth": d} for d in (None, 1, 3)],
+                                       meta_features=features,
+                                       meta_feature_names=list(METAFEATURE_NAMES))
+    nt = NearestTasks(n_neighbors=3).fit(DecisionTreeClassifier(), pm)
+    X_new, y_new = rng.normal(size=(70, 3)), np.arange(70) % 2
+    tasks, distances = nt.neighbors(X_new, y_new)
+    low, high = np.nanmin(features, axis=0), np.nanmax(features, axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    query = (np.array(list(compute_metafeatures(X_new, y_new).values())) - low) / span
+    scaled = (features - low) / span
+    expected = np.nansum(np.abs(np.where(high > low, scaled - query, 0.0)), axis=1)
+    assert np.isfinite(distances).all()
+    np.testing.assert_allclose(distances, expected[tasks])

@@ -306,3 +306,13 @@ def test_integer_scaled_settings_resolve_to_counts():
     assert Scaled(1.0, integer=True) != Scaled(1.0)
     assert repr(Scaled(2.0, "n_samples", integer=True)) == "Scaled(2.0, 'n_samples', integer=True)"
     assert pickle.loads(pickle.dumps(Scaled(1.0, integer=True))).integer
+
+
+def test_integer_scaled_values_round_to_the_nearest_count():
+    from metasklearn.hyperparams import Scaled
+
+    X = np.zeros((44, 2))
+    assert Scaled(1.0, "sqrt_n_samples", integer=True).resolve(X) == 7  # sqrt(44) = 6.63
+    assert Scaled(0.29, "n_samples", integer=True).resolve(X[:10]) == 3  # 2.9
+    assert Scaled(0.26, "n_samples", integer=True).resolve(X[:10]) == 3  # 2.6
+    assert Scaled(0.24, "n_samples", integer=True).resolve(X[:10]) == 2  # 2.4

@@ -266,3 +266,41 @@ def test_too_large_a_size_is_refused_before_the_matrix_is_scored(monkeypatch):
     X, y, groups = make_checkerboard_tasks(n_tasks=3, n_samples=30, random_state=0)
     with pytest.raises(ValueError, match="size 8 cannot be taken from 3 candidate settings"):
         Portfolio({"C": [0.1, 10.0]}).fit(SVC(), X, y, groups)
+
+
+def test_time_aware_mean_fit_time_leaves_out_tasks_without_a_time():
+    # Setting 0 took 2 s on the one task where it ran (failed on the other: NaN time,
+    # normalised 0): its mean time is 2 s, not 1 s, so the 1.5 s setting 1 with the same
+    # mean score goes first (0.5 / 1.5 > 0.5 / 2).
+    normalized = np.array([[1.0, 0.5], [0.0, 0.5]])
+    times = np.array([[2.0, 1.5], [np.nan, 1.5]])
+    chosen, regret = greedy_portfolio(normalized, 1, fit_times=times)
+    assert chosen == [1]
+    np.testing.assert_allclose(regret, [0.5])
+
+
+def test_equal_gains_tie_despite_float_noise():
+    # Both first columns lower the mean regret by 0.6 (0.3 + 0.9 and 0.7 + 0.5 differ in the
+    # last bit): a tie, which goes to the earlier setting.
+    normalized = np.array([[0.7, 0.3, 0.0], [0.5, 0.9, 0.3]])
+    chosen, regret = greedy_portfolio(normalized, 3)
+    assert chosen == [0, 1, 2]
+    np.testing.assert_allclose(regret, [0.4, 0.2, 0.2])
+
+
+def test_time_aware_with_zero_fit_times_still_ranks_by_gain():
+    # Fit times of 0 (rounded in a user's matrix): no division by zero making every
+    # setting equally infinite; the larger gain (0.05 for setting 0, 0.025 for setting 2)
+    # still wins over the higher mean (setting 2).
+    normalized = np.array([[1.0, 0.9, 0.95], [0.2, 0.9, 0.8]])
+    chosen, regret = greedy_portfolio(normalized, 2, fit_times=np.zeros_like(normalized))
+    assert chosen == [1, 0]
+    np.testing.assert_allclose(regret, [0.1, 0.05])
+
+
+def test_equal_mean_scores_tie_despite_float_noise():
+    # Regression: the mean-score tie-break was not rounded, so float noise decided.
+    # Equal gains (0.15) and equal mean scores (0.0 + 0.3 and 0.1 + 0.2, over 2): the earlier
+    # setting should win, as the docstring says.
+    chosen, _ = greedy_portfolio(np.array([[0.0, 0.1], [0.3, 0.2]]), 1)
+    assert chosen == [0]

@@ -70,7 +70,7 @@ def greedy_portfolio(normalized, size, *, fit_times=None):
         value[chosen] = -np.inf
         # Round away float noise so that equal gains tie and the tie-breaks decide.
         value = np.round(value, 12)
-        order = np.lexsort((np.arange(n_candidates), -mean_normalized, -value))
+        order = np.lexsort((np.arange(n_candidates), -np.round(mean_normalized, 12), -value))
         pick = int(order[0])
         chosen.append(pick)
         current = np.minimum(current, regret[:, pick])

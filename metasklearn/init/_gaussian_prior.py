@@ -76,9 +76,9 @@ class GaussianPrior(BaseInit):
     max_iter : int, default=300
         Maximum EM iterations.
     tol : float, default=1e-4
-        EM stops when the log marginal likelihood gains less than ``tol``
-        per row (regression), or when the mean and covariance change by less
-        than ``tol`` relative to their size (classification).
+        EM stops when an accelerated cycle gains less than ``tol`` per row in
+        the log marginal likelihood (regression) or in its Laplace
+        approximation (classification).
     verbose : int, default=0
         Progress lines when > 0.
 
