@@ -272,3 +272,33 @@ def test_shared_parameter_docs_take_the_indentation_of_their_place(indent):
         doc = getattr(datasets, name).__doc__
         assert "{params}" not in doc
         assert doc.count("\n    n_samples : ") == 1 or doc.count("\nn_samples : ") == 1
+
+
+@pytest.mark.parametrize("sizes", [[2.5, 3.0], [2.0, 3.0]])
+def test_hierarchical_n_samples_rejects_float_sizes(sizes):
+    from metasklearn.datasets import make_linear_tasks, make_logistic_tasks
+
+    for make in (make_linear_tasks, make_logistic_tasks):
+        with pytest.raises(ValueError, match="n_samples must be a positive int or an array"):
+            make(n_tasks=2, n_samples=sizes, n_features=1, random_state=0)
+
+
+def test_prior_cov_must_be_symmetric():
+    from metasklearn.datasets import make_linear_tasks
+
+    # positive definite lower triangle (eigvalsh alone would accept it), but not symmetric
+    with pytest.raises(ValueError, match="symmetric positive semi-definite"):
+        make_linear_tasks(n_tasks=2, n_features=1, prior_cov=[[1.0, 0.5], [0.0, 1.0]],
+                          random_state=0)
+
+
+def test_checkerboard_phases_cover_the_full_period():
+    from metasklearn.datasets import make_checkerboard_tasks
+
+    *_, params = make_checkerboard_tasks(n_tasks=400, n_samples=1, return_params=True,
+                                         random_state=0)
+    phase = params.phase
+    assert np.all((phase >= 0) & (phase <= 2 * np.pi))
+    # U[0, 2 pi]: about half of each coordinate lies above pi, and the range is covered
+    np.testing.assert_allclose((phase > np.pi).mean(axis=0), 0.5, atol=0.08)
+    assert np.all(phase.max(axis=0) > 1.9 * np.pi) and np.all(phase.min(axis=0) < 0.1 * np.pi)

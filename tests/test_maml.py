@@ -773,3 +773,16 @@ def test_fomaml_meta_loss_is_the_query_loss_after_the_inner_fit(monkeypatch):
     P_s = forward(res.coefs, res.intercepts, X[S], "relu", "identity")[-1]
     support = 0.5 * ((P_s[..., 0] - y[S]) ** 2).mean(axis=1)
     assert abs(support.mean() - query.mean()) > 1e-3  # the two are told apart here
+
+
+def test_prototype_start_adds_the_prototype_layer_to_the_shared_vector():
+    from metasklearn.init._prototype_head import prototype_start
+
+    X = np.array([[0.0], [2.0], [5.0], [1.0]])
+    y = np.array([0, 1, 2, 0])  # class means of the hidden unit: 0.5, 2, 5
+    coefs = [np.ones((1, 1)), np.array([[0.1, 0.2, 0.3]])]
+    intercepts = [np.zeros(1), np.array([1.0, 2.0, 3.0])]
+    coef, intercept = prototype_start(coefs, intercepts, X, y, "relu", 2.0)
+    # W_c = 2 s mu_c, b_c = -s mu_c^2 with s = 2, plus the starting vector
+    np.testing.assert_allclose(coef, [[0.1 + 2.0, 0.2 + 8.0, 0.3 + 20.0]])
+    np.testing.assert_allclose(intercept, [1.0 - 0.5, 2.0 - 8.0, 3.0 - 50.0])

@@ -241,3 +241,22 @@ def test_few_shot_scorer_per_class_for_episodes(routing):
 def test_make_few_shot_scorer_rejects_bad_shots(shots):
     with pytest.raises(ValueError, match="shots must be a positive int"):
         make_few_shot_scorer(shots=shots)
+
+
+def test_few_shot_scorer_does_not_stratify_integer_regression_targets():
+    from sklearn.linear_model import Ridge
+    from metasklearn.model_selection import make_few_shot_scorer
+    from metasklearn.tasks import SupportQuerySplit
+
+    rng = np.random.RandomState(0)
+    groups = np.repeat([0, 1, 2], 12)
+    X = rng.standard_normal((36, 2))
+    y = np.round(3 * X[:, 0] + rng.standard_normal(36)).astype(int)  # many integer values
+    score = make_few_shot_scorer(shots=4, random_state=0)(Ridge(), X, y, groups=groups)
+    support, _ = next(SupportQuerySplit(4, random_state=0).split(X, None, groups))
+    expected = []
+    for t in range(3):
+        s = support[groups[support] == t]
+        q = np.setdiff1d(np.flatnonzero(groups == t), s)
+        expected.append(Ridge().fit(X[s], y[s]).score(X[q], y[q]))
+    assert score == pytest.approx(np.mean(expected), abs=1e-12)

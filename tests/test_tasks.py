@@ -366,3 +366,64 @@ def test_empty_collections_and_missing_targets_are_named():
     y[13] = np.inf
     with pytest.raises(ValueError, match=r"first at row 13"):
         support_query_split(X, y, groups, shots=2)
+
+
+def test_episodes_class_with_exactly_k_shot_plus_n_query_rows_is_usable():
+    from metasklearn.tasks import make_episodes
+
+    y = np.repeat([0, 1, 2], 4)  # every class has exactly k_shot + n_query = 4 rows
+    X = np.arange(12).reshape(-1, 1)
+    X_ep, y_ep, groups = make_episodes(X, y, n_way=2, k_shot=1, n_query=3, n_episodes=6,
+                                       relabel=False, random_state=0)
+    assert X_ep.shape == (48, 1)
+    for e in range(6):
+        rows, labels = X_ep[groups == e, 0], y_ep[groups == e]
+        for c in np.unique(labels):  # a chosen class gives all of its 4 rows
+            np.testing.assert_array_equal(np.sort(rows[labels == c]), np.flatnonzero(y == c))
+
+
+def test_episodes_small_class_left_out_with_classes_is_not_checked():
+    from metasklearn.tasks import make_episodes
+
+    y = np.array([0] * 5 + [10] * 5 + [99])  # class 99 has a single row
+    X = np.arange(11).reshape(-1, 1)
+    X_ep, y_ep, groups = make_episodes(X, y, n_way=2, k_shot=2, n_query=1, n_episodes=4,
+                                       classes=[0, 10], relabel=False, random_state=0)
+    assert X_ep.shape == (24, 1)
+    assert set(y_ep.tolist()) == {0, 10}
+    np.testing.assert_array_equal(np.bincount(groups), [6, 6, 6, 6])
+
+
+def test_split_classes_fraction_rounds_up():
+    from metasklearn.tasks import split_classes
+
+    # 0.5 of 5 classes is 2.5: rounded up to 3 (np.round would give 2)
+    train, test = split_classes(np.arange(5), test_size=0.5, random_state=0)
+    assert (len(train), len(test)) == (2, 3)
+    # 0.25 of 10 is 2.5 -> 3; 0.21 of 10 is 2.1 -> 3
+    assert len(split_classes(np.arange(10), test_size=0.25, random_state=0)[1]) == 3
+    assert len(split_classes(np.arange(10), test_size=0.21, random_state=0)[1]) == 3
+
+
+def test_split_stratified_removes_surplus_from_smallest_remainder():
+    from metasklearn.tasks import SupportQuerySplit
+
+    # classes of 1, 1, 10, 8 rows, shots=5: targets .25/.25/2.5/2.0 -> floors with the
+    # one-row minimum give 1/1/2/2 = 6, one too many; the row comes off the class with
+    # the smallest remainder (class 3, target 2.0), giving 1/1/2/1 for every seed.
+    y = np.array([0] + [1] + [2] * 10 + [3] * 8)
+    X = np.zeros((20, 1))
+    for seed in range(5):
+        support, _ = next(SupportQuerySplit(5, random_state=seed).split(X, y))
+        np.testing.assert_array_equal(np.bincount(y[support], minlength=4), [1, 1, 2, 1])
+
+
+def test_nan_task_ids_are_rejected():
+    from metasklearn.tasks import SupportQuerySplit, iter_tasks
+
+    X, y = np.zeros((4, 1)), np.arange(4.0)
+    groups = np.array([0.0, np.nan, 1.0, 1.0])
+    with pytest.raises(ValueError, match="groups contains NaN; every row needs a task id"):
+        list(iter_tasks(X, y, groups))
+    with pytest.raises(ValueError, match="groups contains NaN"):
+        next(SupportQuerySplit(1).split(X, None, groups))
