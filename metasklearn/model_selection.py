@@ -124,14 +124,11 @@ def _adapt_or_fit(estimator, X, y):
     and the learner; refitting the whole Pipeline on one task's rows would
     score a scratch model, or fail, in the meta-estimator's name.
     """
+    if not _adapts(estimator):
+        return clone(estimator).fit(X, y)
     if not isinstance(estimator, Pipeline):
-        if hasattr(estimator, "adapt"):
-            return estimator.adapt(X, y)
-        return clone(estimator).fit(X, y)
-    name, final = estimator.steps[-1]
-    if not _adapts(final):
-        return clone(estimator).fit(X, y)
-    head = estimator.steps[:-1]
+        return estimator.adapt(X, y)
+    *head, (name, final) = estimator.steps
     if head:
         X = transform(estimator[:-1], X)  # as the strategies' own adapt does
     return Pipeline([*head, (name, _adapt_or_fit(final, X, y))])
