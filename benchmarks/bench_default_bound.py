@@ -31,7 +31,8 @@ from threadpoolctl import threadpool_limits
 
 from bench_hyperparams import (DATASETS, ESTIMATORS, RESULTS, _fit_test, fetch_keel, load_keel,
                                split)
-from metasklearn.hyperparams._matrix import _candidates, _normalize_per_task
+from metasklearn.hyperparams._matrix import _normalize_per_task
+from metasklearn.hyperparams._settings import _candidates
 
 
 def _leave_one_out_picks(table):

@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..metafeatures import METAFEATURE_NAMES
-from ._matrix import PerformanceMatrix, _candidates, _check_names
+from ._matrix import PerformanceMatrix
+from ._settings import _candidates, _check_names
 from ._relative import resolve_settings
 
 

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..metafeatures import compute_metafeatures
 from ._base import _MatrixStrategy
 from ._relative import resolve_settings
-from ._matrix import _same_setting
+from ._settings import _same_setting
 from ._select import best_of, compare_settings
 
 
