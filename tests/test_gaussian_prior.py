@@ -618,3 +618,34 @@ def test_a_variance_collapsing_to_its_floor_does_not_break_the_em():
         prior = GaussianPrior().fit(Ridge(), X[rows], y[rows], np.arange(80) % 2)
     assert np.isfinite(prior.mean_).all() and np.isfinite(prior.covariance_).all()
     assert (np.diag(prior.covariance_) > 0).all()
+
+
+@pytest.mark.parametrize("estimator, make", [(Ridge(), make_linear_tasks),
+                                             (LogisticRegression(), make_logistic_tasks)])
+def test_rows_whose_products_overflow_are_named(estimator, make):
+    # Regression: features near 1e160 overflow X.T @ X. fit failed inside scipy ("array
+    # must not contain infs or NaNs") or with a LinAlgError, adapt (regression) in scipy,
+    # and adapt (classification) returned the prior mean with n_iter_ = 1, without a word.
+    X, y, groups = make(n_tasks=10, n_samples=20, n_features=2, random_state=0)
+    huge = X * np.array([1e160, 1.0])
+    with pytest.raises(ValueError, match=r"rows given to fit: the products of their features "
+                                         r"overflow \(X.T @ X is not finite\)"):
+        GaussianPrior().fit(clone(estimator), huge, y, groups)
+    prior = GaussianPrior().fit(clone(estimator), X, y, groups)
+    with pytest.raises(ValueError, match="rows given to adapt: the products of their features "
+                                         "overflow"):
+        prior.adapt(clone(estimator), huge[:10], y[:10])
+
+
+def test_a_newton_solve_that_runs_out_of_iterations_warns_at_adapt():
+    # With features 1e10 times those of fit the MAP's Newton solve stopped at its 100
+    # iterations and adapt returned that model without a word (fit's EM warns).
+    X, y, groups = make_logistic_tasks(n_tasks=10, n_samples=20, n_features=2, random_state=0)
+    prior = GaussianPrior().fit(LogisticRegression(), X, y, groups)
+    with pytest.warns(ConvergenceWarning, match="Newton solve for the new task's MAP weights "
+                                                "did not converge in 100 iterations"):
+        prior.adapt(LogisticRegression(), X[:10] * 1e10, y[:10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        learner = prior.adapt(LogisticRegression(), X[:10], y[:10])
+    assert learner.n_iter_[0] < 100

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from metasklearn.datasets import make_linear_tasks, make_logistic_tasks
 from metasklearn.init import GaussianPrior
+from metasklearn.init._prior_em import softmax_map
 
 TRUE_COV = np.array([[0.50, 0.20, 0.00],
                      [0.20, 0.30, -0.10],
@@ -151,3 +152,19 @@ def test_logistic_fit_intercept_false_is_the_exact_posterior_mode():
     np.testing.assert_allclose(learner.coef_[0], w, atol=1e-4)
     np.testing.assert_array_equal(learner.intercept_, [0.0])
     np.testing.assert_allclose(learner.predict_proba(X[:5])[:, 1], expit(X[:5] @ w), atol=1e-4)
+
+
+def test_newton_returns_nan_weights_on_an_overflow_never_the_start():
+    # Before: a NaN Newton decrement read as "converged", so the prior mean came back as
+    # the MAP of rows whose products overflow. The caller refuses NaN weights.
+    rng = np.random.default_rng(0)
+    X1 = np.column_stack([rng.normal(size=8) * 1e160, np.ones(8)])
+    Y = np.eye(2)[np.arange(8) % 2]
+    ok = np.column_stack([rng.normal(size=8), np.ones(8)])
+    Xp, Yp = np.stack([X1, ok]), np.stack([Y, Y])
+    with np.errstate(all="ignore"):
+        W, _, _, _, converged = softmax_map(Xp, Yp, 1, True, np.zeros(2), np.eye(2))
+    assert np.isnan(W[0]).all() and np.isfinite(W[1]).all()
+    assert not converged
+    W, _, _, n_iter, converged = softmax_map(ok[None], Y[None], 1, True, np.zeros(2), np.eye(2))
+    assert converged and 1 < n_iter < 100 and np.isfinite(W).all()

@@ -25,6 +25,24 @@ from ._prior_em import (
 )
 
 
+def _check_gram_finite(X1, where):
+    """Refuse rows whose products overflow before the solvers meet them.
+
+    ``X1.T @ X1`` bounds every task's Gram matrix and Hessian: where it is not
+    finite, scipy would fail with "array must not contain infs or NaNs" and
+    Newton would stop on the prior mean, neither naming the cause.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = np.isfinite(X1.T @ X1).all()
+    if not finite:
+        raise ValueError(
+            f"GaussianPrior cannot use the rows given to {where}: the products of their "
+            "features overflow (X.T @ X is not finite), so some features are on a huge "
+            "scale. Standardise them, e.g. with Pipeline([StandardScaler(), ...]) as the "
+            "base estimator."
+        )
+
+
 class GaussianPrior(BaseInit):
     """Learn a Gaussian prior over a linear model's weights; adapt by MAP.
 
@@ -217,6 +235,7 @@ class GaussianPrior(BaseInit):
         X = check_array(X, dtype=float, input_name="X (as the linear step sees it)")
         self.n_features_in_ = X.shape[1]
         X1 = add_intercept_column(X, self._fit_intercept)
+        _check_gram_finite(X1, "fit")
         _, indices = task_indices(np.asarray(groups))
         options = dict(diagonal=self.covariance == "diag", shrinkage=self.shrinkage,
                        reg_covar=self.reg_covar, max_iter=self.max_iter, tol=self.tol,
@@ -313,6 +332,7 @@ class GaussianPrior(BaseInit):
         Z = np.asarray(Z, dtype=float)
         check_step_width(Z.shape[1], self.n_features_in_, "linear", "GaussianPrior")
         X1 = add_intercept_column(Z, self._fit_intercept)
+        _check_gram_finite(X1, "adapt")
         if self._kind == "regression":
             theta = gaussian_map(X1, y, self.mean_, self._precision, self.noise_variance_)
             self._check_map_finite(theta)
@@ -321,9 +341,17 @@ class GaussianPrior(BaseInit):
             self._check_known_labels(y)
             Y = (np.asarray(y)[:, None] == self.classes_[None, :]).astype(float)
             blocks, reference = self._blocks()
-            W, _, _, n_iter = softmax_map(X1[None], Y[None], blocks, reference, self.mean_,
-                                          self._precision)
+            W, _, _, n_iter, converged = softmax_map(X1[None], Y[None], blocks, reference,
+                                                     self.mean_, self._precision)
             self._check_map_finite(W)
+            if not converged:
+                warnings.warn(
+                    f"GaussianPrior's Newton solve for the new task's MAP weights did not "
+                    f"converge in {n_iter} iterations; its features are probably on a much "
+                    "larger scale than in fit. Standardise them, e.g. with "
+                    "Pipeline([StandardScaler(), ...]) as the base estimator.",
+                    ConvergenceWarning,
+                )
             adapters.write_classifier(final, W[0].reshape(blocks, -1), self._fit_intercept,
                                       self.classes_.copy(), n_iter)
         return attach(estimator, self.transformer_, final)

@@ -310,8 +310,9 @@ def softmax_map(Xp, Yp, n_blocks, reference, mean, prec, W0=None, max_iter=100, 
 
     The Gaussian prior makes each objective strictly convex, so the Newton
     direction always descends; step halving, per task, guards far starts.
-    Returns ``(W, precision, objective, n_iter)``: ``W`` of shape (T, B*d), the
-    posterior precision (Hessian) and the objective at ``W`` per task.
+    Returns ``(W, precision, objective, n_iter, converged)``: ``W`` of shape
+    (T, B*d), the posterior precision (Hessian) and the objective at ``W`` per
+    task, and whether every task's Newton decrement fell below ``tol``.
     """
     W = np.tile(mean, (Xp.shape[0], 1)) if W0 is None else W0.copy()
 
@@ -322,11 +323,18 @@ def softmax_map(Xp, Yp, n_blocks, reference, mean, prec, W0=None, max_iter=100, 
                 grad + delta @ prec, H + prec)
 
     obj, grad, hess = objective(W)
+    converged = False
     for n_iter in range(1, max_iter + 1):
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         decrement = np.einsum("ti,ti->t", grad, step)
+        if not np.isfinite(decrement).all():
+            # An overflow: NaN weights for the caller to refuse, never a NaN decrement
+            # read as "converged" on the start.
+            W = np.where(np.isfinite(decrement)[:, None], W, np.nan)
+            break
         active = decrement >= 2 * tol
         if not active.any():
+            converged = True
             break
         t = active.astype(float)
         for _ in range(40):
@@ -337,7 +345,7 @@ def softmax_map(Xp, Yp, n_blocks, reference, mean, prec, W0=None, max_iter=100, 
                 break
             t[bad] *= 0.5
         W, obj, grad, hess = new, new_obj, new_grad, new_hess
-    return W, hess, obj, n_iter
+    return W, hess, obj, n_iter, converged
 
 
 def fit_softmax_prior(X1, Y, indices, n_blocks, reference, *, diagonal, shrinkage, reg_covar,
@@ -353,8 +361,8 @@ def fit_softmax_prior(X1, Y, indices, n_blocks, reference, *, diagonal, shrinkag
     # Start from the pooled MAP under a broad prior around zero.
     cov = np.kron(np.eye(n_blocks), _initial_cov(X1, 1.0))
     floor = reg_covar * np.diag(cov)  # relative to each parameter's starting variance
-    pooled, _, _, _ = softmax_map(X1[None], Y[None], n_blocks, reference, np.zeros(size),
-                                  _spd_inverse(cov * 100.0))
+    pooled, *_ = softmax_map(X1[None], Y[None], n_blocks, reference, np.zeros(size),
+                             _spd_inverse(cov * 100.0))
     Xp, Yp = pad_tasks(X1, Y, indices)
     # The tasks' last modes, a warm start for Newton: after the first steps it needs one or two.
     state = {"modes": None}
@@ -371,8 +379,8 @@ def fit_softmax_prior(X1, Y, indices, n_blocks, reference, *, diagonal, shrinkag
     def em_step(theta):
         mean, cov = unpack(theta)
         prec = _spd_inverse(cov)
-        modes, hess, obj, _ = softmax_map(Xp, Yp, n_blocks, reference, mean, prec,
-                                          W0=state["modes"])
+        modes, hess, obj, *_ = softmax_map(Xp, Yp, n_blocks, reference, mean, prec,
+                                           W0=state["modes"])
         state["modes"] = modes
         # Laplace: log p(y_t) ~ -obj_t - log|cov| / 2 - log|hess_t| / 2
         loglik = float(np.sum(-obj - 0.5 * np.linalg.slogdet(cov)[1]
