@@ -64,6 +64,9 @@ def test_sinusoid_seeded_and_return_arity():
         ({"amplitude_range": (5.0, 1.0)}, r"amplitude_range must be a pair \(low, high\)"),
         ({"x_range": (0.0, 1.0, 2.0)}, "x_range must be a pair"),
         ({"phase_range": (0.0, np.inf)}, "phase_range must be a pair"),
+        # not numbers: the same message, not numpy's "could not convert string to float"
+        ({"amplitude_range": (1.0, "x")},
+         r"amplitude_range must be a pair .* low <= high; got \(1.0, 'x'\)\."),
     ],
 )
 def test_sinusoid_errors(params, match):

@@ -162,6 +162,28 @@ def test_run_rejects_bad_sizes_before_fitting():
         run("sinusoid", shots=20, out=io.StringIO())
     with pytest.raises(ValueError, match="collection must be one of"):
         run("moons", out=io.StringIO())
+    # The command line refuses these in argparse; run itself must too (a single training
+    # task leaves LearnedDefault nothing to compare, one held-out task no standard error).
+    with pytest.raises(ValueError, match=r"must be >= 2; got \[1, 50\]"):
+        run("sinusoid", n_train_tasks=1, out=io.StringIO())
+    with pytest.raises(ValueError, match=r"must be >= 2; got \[3, 1\]"):
+        run("checkerboard", n_train_tasks=3, n_test_tasks=1, out=io.StringIO())
+
+
+def test_python_dash_m_runs_the_command_line(monkeypatch, capsys):
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["python -m metasklearn", "--help"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("metasklearn", run_name="__main__")
+    assert exc.value.code == 0
+    assert "usage: python -m metasklearn" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["python -m metasklearn", "--shots", "0"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("metasklearn", run_name="__main__")
+    assert exc.value.code == 2
+    assert "expected an integer >= 1, got '0'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["sinusoid", "checkerboard"])

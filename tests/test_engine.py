@@ -184,6 +184,18 @@ def test_flat_form_round_trips_and_keeps_a_shared_start_shared():
         assert np.shares_memory(view, flat)
 
 
+def test_repeat_view_of_a_non_contiguous_array_is_a_read_only_broadcast():
+    base = np.arange(12.0).reshape(3, 4)
+    # transposed, reversed and strided views: not C-contiguous
+    for a in (base.T, base[::-1], base[1:, ::2], base[0, ::-1]):
+        view = repeat_view(a, 4)
+        assert view.shape == (4,) + a.shape and view.strides[0] == 0
+        for k in range(4):
+            np.testing.assert_array_equal(view[k], a)
+        assert not view.flags.writeable
+        assert np.shares_memory(view, base)
+
+
 def test_a_shared_start_reaches_the_first_products_as_one_matrix(monkeypatch):
     # The first step's products are single 2-D ones only if the start shared by all
     # tasks arrives at _matmul with stride 0 on the task axis (most of the engine's speed

@@ -786,3 +786,122 @@ def test_prototype_start_adds_the_prototype_layer_to_the_shared_vector():
     # W_c = 2 s mu_c, b_c = -s mu_c^2 with s = 2, plus the starting vector
     np.testing.assert_allclose(coef, [[0.1 + 2.0, 0.2 + 8.0, 0.3 + 20.0]])
     np.testing.assert_allclose(intercept, [1.0 - 0.5, 2.0 - 8.0, 3.0 - 50.0])
+
+
+def test_two_shared_labels_learn_one_logistic_unit_that_tasks_start_from(blobs):
+    # All tasks share the labels {0, 1}: the learned head is the task's own logistic unit,
+    # so a new task starts from it as it is.
+    X, y, groups = blobs
+    keep = y != 2
+    X, y, groups = X[keep], y[keep], groups[keep]
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), solver="sgd", max_iter=3, random_state=0)
+    maml = MAML(n_iter=3, meta_batch_size=6, shots=6).fit(mlp, X, y, groups, random_state=0)
+    assert maml.label_space_ == "shared"
+    assert [c.shape for c in maml.coefs_] == [(4, 5), (5, 1)]
+    frozen = clone(mlp).set_params(learning_rate_init=1e-12, max_iter=1)
+    start = maml.adapt(frozen, X[:6], y[:6])
+    np.testing.assert_allclose(start.coefs_[-1], maml.coefs_[-1], atol=1e-9)
+    np.testing.assert_allclose(start.intercepts_[-1], maml.intercepts_[-1], atol=1e-9)
+    assert start.classes_.tolist() == [0, 1]
+    # The meta-gradient is exact through this head too.
+    maml._estimator, maml._configs = mlp, {}
+    _check_meta_gradient(maml, X, y, groups, shots=6)
+
+
+def test_a_non_finite_meta_loss_stops_meta_training(sinusoid, monkeypatch):
+    X, y, groups = sinusoid[:3]
+    real = FOMAML._meta_gradient
+
+    def infinite_loss(self, *args):
+        grad, _ = real(self, *args)
+        return grad, np.inf
+
+    monkeypatch.setattr(FOMAML, "_meta_gradient", infinite_loss)
+    meta = FOMAML(n_iter=3, shots=10, meta_learning_rate=0.05)
+    with pytest.raises(ValueError, match=r"^FOMAML diverged at meta-iteration 1: the learned "
+                                         r"weights or the meta-loss became non-finite with "
+                                         r"meta_learning_rate=0.05\. Lower meta_learning_rate"):
+        meta.fit(_sgd_mlp(hidden_layer_sizes=(5,)), X, y, groups, random_state=0)
+    assert not hasattr(meta, "coefs_")
+
+
+def test_verbose_prints_each_validation_loss(sinusoid, capsys):
+    X, y, groups = sinusoid[:3]
+    strategy = Reptile(n_iter=3, shots=10, validation_fraction=0.25)
+    strategy.fit(_sgd_mlp(hidden_layer_sizes=(5,)), X[:800], y[:800], groups[:800],
+                 random_state=0, verbose=1)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "validation" in line]
+    assert lines == [f"[Reptile] meta-iteration {it}, validation loss {loss:.5f}"
+                     for it, loss in zip(strategy.validation_iter_,
+                                         strategy.validation_loss_curve_)]
+    assert strategy.validation_iter_.tolist() == [1, 2, 3]
+
+
+def test_a_random_state_instance_of_the_mlp_shuffles_as_its_seed_and_is_not_consumed(
+        sinusoid):
+    # The learner's shuffling draws from copies of the user's RandomState: it is left as it
+    # was, and meta-training is that of the seed it was made from.
+    X, y, groups = sinusoid[:3]
+
+    def fit(random_state):
+        mlp = _sgd_mlp(hidden_layer_sizes=(5,), shuffle=True, batch_size=2,
+                       random_state=random_state)
+        strategy = FOMAML(n_iter=2, shots=10).fit(mlp, X, y, groups, random_state=0)
+        return strategy.coefs_ + strategy.intercepts_
+
+    rs = np.random.RandomState(7)
+    before = rs.get_state()[1].copy()
+    from_instance = fit(rs)
+    np.testing.assert_array_equal(rs.get_state()[1], before)
+    for a, b in zip(from_instance, fit(7)):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(from_instance[0], fit(8)[0])  # the shuffling matters
+
+
+def test_an_mlp_regressor_with_another_loss_is_refused(sinusoid):
+    X, y, groups = sinusoid[:3]
+    with pytest.raises(ValueError, match=r"^Reptile supports MLPRegressor\(loss='squared_error'"
+                                         r"\); got loss='poisson'\.$"):
+        Reptile(n_iter=1, shots=10).fit(_sgd_mlp(loss="poisson"), X, y, groups)
+
+
+def test_adapt_to_a_dataframe_records_its_column_names(sinusoid):
+    pd = pytest.importorskip("pandas")
+    X, y, groups = sinusoid[:3]
+    mlp = _sgd_mlp(hidden_layer_sizes=(5,))
+    strategy = Reptile(n_iter=1, shots=10).fit(mlp, X, y, groups, random_state=0)
+    frame = pd.DataFrame(X[:10], columns=["x"])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="X (does not have valid|has) feature names")
+        learner = strategy.adapt(clone(mlp), frame, y[:10])
+        learner.predict(frame)
+    assert learner.feature_names_in_.tolist() == ["x"]
+    with pytest.raises(ValueError, match="The feature names should match those that were "
+                                         "passed during fit"):
+        learner.predict(frame.rename(columns={"x": "z"}))
+
+
+def test_adapt_passes_on_the_learners_own_errors(sinusoid):
+    # Only a divergence is reworded; any other error of the learner's fit is its own.
+    X, y, groups = sinusoid[:3]
+    mlp = _sgd_mlp(hidden_layer_sizes=(5,))
+    strategy = Reptile(n_iter=1, shots=10).fit(mlp, X, y, groups, random_state=0)
+    y_bad = y[:10].copy()
+    y_bad[3] = np.nan
+    with pytest.raises(ValueError, match=r"^Input y contains NaN\.$"):
+        strategy.adapt(clone(mlp), X[:10], y_bad)
+
+
+def test_meta_training_on_sparse_rows_equals_dense_rows(blobs):
+    from scipy import sparse
+
+    X, y, groups = blobs
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), solver="sgd", max_iter=3, shuffle=False,
+                        random_state=0)
+    dense = FOMAML(n_iter=3, meta_batch_size=4, shots=6).fit(mlp, X, y, groups,
+                                                             random_state=0)
+    sparse_ = FOMAML(n_iter=3, meta_batch_size=4, shots=6).fit(mlp, sparse.csr_matrix(X), y,
+                                                               groups, random_state=0)
+    for a, b in zip(dense.coefs_ + dense.intercepts_, sparse_.coefs_ + sparse_.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dense.loss_curve_, sparse_.loss_curve_, rtol=1e-12)

@@ -155,3 +155,14 @@ def test_class_features_count_every_row_not_the_subsample():
     assert mf["minority_share"] == pytest.approx(0.037, rel=1e-12)
     entropy = -(0.037 * np.log2(0.037) + 0.963 * np.log2(0.963))
     assert mf["class_entropy"] == pytest.approx(entropy, rel=1e-12)
+
+
+def test_only_constant_columns_have_zero_skew_and_kurtosis():
+    # No column varies: there is no shape to describe, and the statistics are 0, not NaN.
+    X = np.column_stack([np.ones(20), np.full(20, -3.0), np.zeros(20)])
+    y = np.arange(20) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no mean of an empty slice
+        mf = compute_metafeatures(X, y, landmarkers=False)
+    assert mf["mean_abs_skew"] == 0.0 and mf["mean_kurtosis"] == 0.0
+    assert mf["categorical_share"] == 1.0

@@ -103,6 +103,9 @@ def test_bad_user_input(tmp_path):
         PerformanceMatrix.from_scores(np.zeros((2, 1)), [{}], tasks=[1, 1])
     with pytest.raises(ValueError, match="Unknown task ids"):
         PerformanceMatrix.from_scores(np.zeros((2, 1)), [{}]).drop_tasks([7])
+    with pytest.raises(ValueError, match=r"scores must be 2-D \(tasks x settings\), got "
+                                         r"shape \(2,\)"):
+        PerformanceMatrix.from_scores([0.1, 0.2], [{}, {}])
     import joblib
 
     joblib.dump({"something": 1}, tmp_path / "other.joblib")
@@ -115,6 +118,12 @@ def test_bad_user_input(tmp_path):
         PerformanceMatrix(TREE, GRID).fit({"iris": datasets["iris"], "wine": datasets["wine"][0]})
     with pytest.raises(ValueError, match="Task 'tiny' has 2 rows, fewer than the 3 folds"):
         PerformanceMatrix(TREE, GRID).fit({"tiny": (np.zeros((2, 1)), [0, 1])})
+    for empty in ([], {}, ()):
+        with pytest.raises(ValueError, match="^The collection of datasets is empty.$"):
+            PerformanceMatrix(TREE, GRID).fit(empty)
+    with pytest.raises(ValueError, match=r"y is required with an array X; or pass a list of "
+                                         r"\(X, y\) datasets"):
+        PerformanceMatrix(TREE, GRID).fit(np.zeros((6, 2)))
 
 
 def test_strategies_refuse_a_matrix_with_a_grid_or_without_metafeatures():
@@ -126,6 +135,35 @@ def test_strategies_refuse_a_matrix_with_a_grid_or_without_metafeatures():
     with pytest.raises(ValueError, match="'alpah', which Ridge does not have"):
         Portfolio(size=1).fit(Ridge(), PerformanceMatrix.from_scores(
             np.eye(2), [{"alpah": 1}, {"alpah": 2}]))
+    # The matrix holds the scores: y or groups next to it are a mistake, not ignored.
+    with pytest.raises(ValueError, match="LearnedDefault got a fitted PerformanceMatrix "
+                                         "together with y or groups"):
+        LearnedDefault().fit(Ridge(), pm, groups=[0, 1, 2])
+    with pytest.raises(ValueError, match="Portfolio got a fitted PerformanceMatrix together "
+                                         "with y or groups"):
+        Portfolio(size=1).fit(Ridge(), pm, np.zeros(3))
+    one_task = PerformanceMatrix.from_scores([[0.1, 0.2]], [{"alpha": 1.0}, {"alpha": 2.0}])
+    with pytest.raises(ValueError, match=r"^LearnedDefault needs at least 2 tasks; the matrix "
+                                         r"has 1\.$"):
+        LearnedDefault().fit(Ridge(), one_task)
+
+
+def test_array_valued_settings_are_compared_by_content():
+    # A setting equal to the estimator's own value is left out even when it is an array
+    # (whose == is elementwise), and an array that differs from it is kept.
+    from sklearn.naive_bayes import GaussianNB
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    grid = {"priors": [np.array([0.5, 0.5]), np.array([0.3, 0.7]), None]}
+    pm = PerformanceMatrix(GaussianNB(priors=np.array([0.5, 0.5])), grid, cv=2).fit(
+        [(X, y), (X[::-1], y[::-1])])
+    assert len(pm.candidates_) == 3
+    np.testing.assert_array_equal(pm.candidates_[0]["priors"], [0.5, 0.5])
+    np.testing.assert_array_equal(pm.candidates_[1]["priors"], [0.3, 0.7])
+    assert pm.candidates_[2] == {"priors": None}
+    assert pm.scores_.shape == (2, 3)
 
 
 def test_n_jobs_does_not_change_the_matrix():
@@ -183,6 +221,18 @@ def test_scaled_settings_are_resolved_per_task_and_per_new_task():
     assert learner.gamma in resolved
     with pytest.raises(ValueError, match="reference must be one of"):
         Scaled(1.0, "n_rows")
+
+
+def test_equal_scaled_values_hash_equal():
+    from metasklearn.hyperparams import Scaled
+
+    # Scaled defines ==, so it needs a matching hash to be a set member or dict key.
+    values = {Scaled(1.0), Scaled(1.0), Scaled(1.0, integer=True), Scaled(1.0, "n_features"),
+              Scaled(2.0)}
+    assert len(values) == 4
+    assert hash(Scaled(0.5, "n_samples", integer=True)) == hash(
+        Scaled(0.5, "n_samples", integer=True))
+    assert {Scaled(1.0): "a"}[Scaled(1.0)] == "a"
 
 
 def test_every_scaled_reference_resolves_to_its_value_on_dense_and_sparse_rows():

@@ -222,6 +222,30 @@ def test_halving_on_a_task_too_small_to_halve_compares_on_all_rows(fitted):
     assert "iter" not in halving.compare(SVC(), X_new, y_new).cv_results_
 
 
+def test_verbose_fit_prints_the_portfolio_and_its_training_regret(capsys):
+    candidates = [{"C": c} for c in (1.0, 10.0, 0.1)]
+    pm = PerformanceMatrix.from_scores([[0.5, 0.9, 0.4], [0.6, 0.8, 0.7]], candidates)
+    Portfolio(size=2).fit(SVC(), pm, verbose=1)
+    assert capsys.readouterr().out == (
+        "[Portfolio] 2 settings, training regret 0.000: [{'C': 10.0}, {'C': 0.1}]\n")
+    Portfolio(size=1).fit(SVC(), pm)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_portfolio_of_one_is_that_setting_without_a_search():
+    # One member: nothing to compare, so no cross-validation (which 3 rows could not
+    # hold), and a Scaled member is resolved on the new task's rows.
+    from metasklearn.hyperparams import Scaled
+
+    pm = PerformanceMatrix.from_scores([[0.9, 0.5], [0.8, 0.6]],
+                                       [{"gamma": Scaled(0.5)}, {"gamma": "scale"}])
+    portfolio = Portfolio(size=1).fit(SVC(), pm)
+    X_new, y_new = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 7.0]]), np.array([0, 1, 0])
+    assert portfolio.select(SVC(), X_new, y_new) == {"gamma": 0.5 / (2 * X_new.var())}
+    learner = portfolio.adapt(SVC(), X_new, y_new)
+    assert learner.gamma == 0.5 / (2 * X_new.var())
+
+
 def test_a_tie_keeps_the_first_member():
     candidates = [{"C": c} for c in (1.0, 2.0, 3.0)]
     pm = PerformanceMatrix.from_scores([[1.0, 0.9, 0.8], [0.7, 0.8, 1.0]], candidates)

@@ -156,6 +156,26 @@ def test_few_shot_scorer_adapts_a_pipeline_ending_in_a_meta_estimator(collection
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+def test_few_shot_scorer_adapts_a_one_step_pipeline_without_transforming(collection, routing):
+    # A Pipeline that is only the meta-estimator has no transformers to apply: each task's
+    # learner is the meta-estimator adapted to the support rows as they are.
+    X, y, groups = collection
+    train, test = groups < 6, groups >= 6
+    pipe = Pipeline([
+        ("meta", MetaEstimator(Ridge(), hyperparams=LearnedDefault({"alpha": [0.1, 30.0]}))),
+    ]).fit(X[train], y[train], groups=groups[train])
+    meta = pipe.named_steps["meta"]
+    support, query = next(SupportQuerySplit(5, random_state=0).split(X[test], None,
+                                                                     groups[test]))
+    Xs, Xq, ys, yq, gs, gq = (X[test][support], X[test][query], y[test][support],
+                              y[test][query], groups[test][support], groups[test][query])
+    expected = [meta.adapt(Xs[gs == t], ys[gs == t]).score(Xq[gq == t], yq[gq == t])
+                for t in (6, 7, 8)]
+    scorer = make_few_shot_scorer(shots=5, random_state=0)
+    assert scorer(pipe, X[test], y[test], groups=groups[test]) == pytest.approx(
+        np.mean(expected), rel=1e-12)
+
+
 def test_few_shot_scorer_names_rows_of_x_and_y_that_differ(collection):
     X, y, groups = collection
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[134, 135\]"):

@@ -1,11 +1,13 @@
 """Meta-batch support/query splits: class-balanced, a partition, and the same stacked or alone."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from metasklearn._validation import TaskRows
-from metasklearn.init._task_batches import (count_labels, draw_tasks, split_rows,
-                                            support_query, task_targets)
+from metasklearn.init._task_batches import (count_labels, detect_label_space, draw_tasks,
+                                            gather, split_rows, support_query, task_targets)
 
 
 @pytest.mark.parametrize("classification", [True, False])
@@ -120,3 +122,28 @@ def test_a_meta_batch_of_every_task_takes_each_once(seed):
     # meta_batch_size == number of tasks is common (small collections): no repeats.
     picks = draw_tasks(np.random.RandomState(seed), 7, 7)
     assert sorted(picks.tolist()) == list(range(7))
+
+
+def test_gather_stacks_the_same_rows_from_sparse_and_dense_x():
+    from scipy import sparse
+
+    X = np.arange(24.0).reshape(8, 3)
+    rows = np.array([[5, 0, 2], [7, 7, 1]])
+    expected = X[rows]
+    for matrix in (X, sparse.csr_matrix(X), sparse.csc_matrix(X)):
+        out = gather(matrix, rows)
+        assert isinstance(out, np.ndarray) and out.shape == (2, 3, 3)
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_rows_that_are_all_alike_count_as_shared_labels():
+    # No spread of the class means at all: nothing tells the labels apart, and the
+    # default (shared) is kept rather than a 0 / 0.
+    codes = np.array([0, 1, 0, 1, 0, 1])
+    indices = [np.arange(0, 2), np.arange(2, 4), np.arange(4, 6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert detect_label_space(codes, indices, np.ones((6, 2))) == "shared"
+    # One label in every task: nothing to compare either.
+    assert detect_label_space(np.zeros(6, dtype=int), indices,
+                              np.arange(12.0).reshape(6, 2)) == "shared"

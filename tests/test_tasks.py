@@ -67,6 +67,9 @@ def test_iter_tasks_length_errors():
         list(iter_tasks(X, np.zeros(4)))
     with pytest.raises(ValueError, match="groups has 3 entries but X has 5 rows"):
         list(iter_tasks(X, np.zeros(5), [0, 1, 2]))
+    with pytest.raises(ValueError, match=r"groups must be 1-D with one task id per row of X, "
+                                         r"got shape \(5, 1\)\."):
+        list(iter_tasks(X, np.zeros(5), np.zeros((5, 1))))
 
 
 # ---------------------------------------------------------- SupportQuerySplit
@@ -318,6 +321,8 @@ def test_episodes_errors():
         make_episodes(X, y_small, n_way=2, k_shot=1, n_query=2)
     with pytest.raises(ValueError, match="needs class labels"):
         make_episodes(X, np.linspace(0, 1, 20), n_way=2)
+    with pytest.raises(ValueError, match="y has 19 rows but X has 20; pass one label per row"):
+        make_episodes(X, y[:-1], n_way=2)
     for bad in [{"n_way": 1}, {"k_shot": 0}, {"n_query": -1}, {"n_episodes": 0},
                 {"n_way": 2.0}]:
         with pytest.raises(ValueError, match=f"'{next(iter(bad))}' parameter"):
