@@ -86,6 +86,7 @@ def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_stat
     >>> mf["landmark_1nn"] > 0.9
     True
     """
+    _check_numeric_features(X)
     X, y = check_X_y(X, y, accept_sparse=["csr", "csc"], ensure_all_finite=False, dtype=float)
     n_samples, n_features = X.shape
     rng = check_random_state(random_state)
@@ -111,6 +112,41 @@ def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_stat
     else:
         features["landmark_stump"] = features["landmark_1nn"] = np.nan
     return features
+
+
+def _check_numeric_features(X):
+    """Raise a clear error if ``X`` holds values meta-features cannot describe (text).
+
+    Meta-features are computed on the rows as passed, before the steps of a
+    Pipeline base estimator run, so a column that only its encoder makes
+    numeric cannot be described.
+    """
+    if sparse.issparse(X):
+        return
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        candidates = [(name, X[name]) for name, dtype in zip(X.columns, X.dtypes)
+                      if getattr(dtype, "kind", "O") not in "biuf"]
+    else:
+        array = np.asarray(X)
+        candidates = [] if array.dtype.kind in "biufc" else [(None, array)]
+    bad = []
+    for name, values in candidates:
+        try:
+            np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            bad.append(name)
+    if not bad:
+        return
+    what = "X holds" if bad == [None] else f"the columns {[str(n) for n in bad]} hold"
+    raise ValueError(
+        f"Meta-features describe a task by its rows as passed, but {what} values that "
+        "are not numbers (text or categories). NearestTasks, SurrogateDefault and "
+        "PerformanceMatrix(metafeatures=True) compute them before a Pipeline's steps run, "
+        "so an encoder inside the base estimator does not help. Encode those columns "
+        "before the meta-estimator (for example Pipeline([('encode', encoder), ('meta', "
+        "MetaEstimator(...))])), drop them, or use LearnedDefault or Portfolio, which "
+        "need no meta-features."
+    )
 
 
 def _column_statistics(X):

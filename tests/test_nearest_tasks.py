@@ -1,10 +1,16 @@
 """NearestTasks: neighbours by scaled L1 distance on meta-features, their best settings."""
 
 import numpy as np
+import pytest
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import make_column_transformer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from metasklearn import MetaEstimator
-from metasklearn.hyperparams import NearestTasks, PerformanceMatrix
+from metasklearn.hyperparams import NearestTasks, PerformanceMatrix, SurrogateDefault
 from metasklearn.metafeatures import METAFEATURE_NAMES, compute_metafeatures
 
 TREE = DecisionTreeClassifier(random_state=0)
@@ -152,3 +158,35 @@ def test_a_meta_feature_undefined_on_a_training_task_is_left_out_of_its_distance
     expected = np.nansum(np.abs(np.where(high > low, scaled - query, 0.0)), axis=1)
     assert np.isfinite(distances).all()
     np.testing.assert_allclose(distances, expected[tasks])
+
+
+def test_text_columns_are_refused_before_the_matrix_with_the_fix_named():
+    # A Pipeline base takes a DataFrame with a text column (its encoder makes it
+    # numeric), but meta-features are computed on the rows as passed: the error must
+    # name the column and come before any within-task cross-validation.
+    class NeverFitted(ClassifierMixin, BaseEstimator):
+        def __init__(self, depth=1):
+            self.depth = depth
+
+        def fit(self, X, y):
+            raise AssertionError("the matrix was scored before the input was checked")
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "color": rng.choice(["red", "blue"], 60)})
+    y = np.arange(60) % 2
+    groups = np.repeat([0, 1, 2], 20)
+    encode = make_column_transformer((OneHotEncoder(), ["color"]), remainder="passthrough")
+    for strategy in (NearestTasks({"neverfitted__depth": [1, 2]}),
+                     SurrogateDefault({"neverfitted__depth": [1, 2]})):
+        meta = MetaEstimator(make_pipeline(encode, NeverFitted()), hyperparams=strategy)
+        with pytest.raises(ValueError, match=r"columns \['color'\] hold values that are not"):
+            meta.fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="X holds values that are not numbers"):
+        compute_metafeatures(X.to_numpy(), y)
+    # The fix the message names works: encode before the meta-estimator.
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline([("encode", encode), ("meta", MetaEstimator(
+            TREE, hyperparams=NearestTasks({"max_depth": [1, 3]}, n_neighbors=1)))])
+        pipe.fit(X, y, groups=groups)
+    assert pipe.predict(X.iloc[:5], groups=groups[:5]).shape == (5,)

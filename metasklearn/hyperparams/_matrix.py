@@ -17,7 +17,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_groups, task_indices
-from ..metafeatures import METAFEATURE_NAMES, compute_metafeatures
+from ..metafeatures import METAFEATURE_NAMES, _check_numeric_features, compute_metafeatures
 from ._relative import resolve_settings
 from ._settings import _candidates
 
@@ -170,8 +170,11 @@ class PerformanceMatrix(BaseEstimator):
             self.estimator, self.param_grid, self.param_distributions, self.n_iter,
             self.random_state, type(self).__name__,
         )
-        for task, (_, y_task) in zip(tasks.tolist(), datasets):
+        for task, (X_task, y_task) in zip(tasks.tolist(), datasets):
             _check_task_size(self.estimator, self.cv, task, y_task)
+            if self.metafeatures:
+                # Before the many cross-validations, not after them.
+                _check_numeric_features(X_task)
         if self.verbose:
             print(
                 f"[{type(self).__name__}] {len(self.candidates_)} settings x {len(tasks)} "
