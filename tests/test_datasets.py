@@ -305,3 +305,18 @@ def test_checkerboard_phases_cover_the_full_period():
     # U[0, 2 pi]: about half of each coordinate lies above pi, and the range is covered
     np.testing.assert_allclose((phase > np.pi).mean(axis=0), 0.5, atol=0.08)
     assert np.all(phase.max(axis=0) > 1.9 * np.pi) and np.all(phase.min(axis=0) < 0.1 * np.pi)
+
+
+def test_a_range_of_one_value_draws_that_value():
+    X, y, _, params = make_sinusoid_tasks(n_tasks=3, n_samples=4, amplitude_range=(2.0, 2.0),
+                                          phase_range=(0.5, 0.5), return_params=True,
+                                          random_state=0)
+    np.testing.assert_array_equal(params.amplitude, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(params.phase, [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(y, 2.0 * np.sin(X[:, 0] - 0.5))
+
+
+def test_a_prior_cov_of_the_wrong_length_is_named_by_its_own_shape():
+    with pytest.raises(ValueError, match=r"prior_cov must be a variance, 3 variances or a "
+                                         r"\(3, 3\) matrix; got shape \(2,\)"):
+        make_linear_tasks(n_tasks=2, n_features=2, prior_cov=[1.0, 2.0], random_state=0)

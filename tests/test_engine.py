@@ -399,3 +399,31 @@ def test_weights_that_overflow_in_the_last_step_raise_diverged():
     with pytest.raises(DivergedError, match="epoch 1"):
         fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts], X, Y, config,
                        None)
+
+
+def test_a_loss_that_is_non_finite_in_epoch_2_is_named_so():
+    # The update of epoch 1 overflows; the loss of epoch 2, computed at those weights, is the
+    # first that is not finite.
+    rng = np.random.RandomState(0)
+    coefs, intercepts = init_params([2, 4, 1], "relu", rng)
+    X, Y = rng.normal(size=(1, 10, 2)) * 10, rng.normal(size=(1, 10, 1)) * 10
+    config = config_from_estimator(
+        MLPRegressor(solver="sgd", momentum=0.0, learning_rate_init=1e307, max_iter=3,
+                     batch_size=10, shuffle=False), "identity")
+    with pytest.raises(DivergedError, match="of 1 of 1 tasks became non-finite .* in epoch 2 "):
+        fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts], X, Y, config,
+                       None)
+
+
+def test_an_epoch_exactly_as_good_as_the_best_is_no_worse_with_tol_0():
+    # A rate too small to move the weights: every epoch's loss equals the first. With tol=0
+    # scikit-learn counts that as no worse ("loss > best - tol"), so training never stops.
+    est = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e-30,
+                       momentum=0.0, tol=0.0, n_iter_no_change=2, max_iter=8, batch_size=37,
+                       shuffle=False, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, TARGETS["regression"])
+    assert est.n_iter_ == 8 and len(set(est.loss_curve_)) == 1
+    res = _engine_fit(est, X, TARGETS["regression"], "regression", seed=1)
+    assert res.n_iter[0] == 8

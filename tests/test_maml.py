@@ -905,3 +905,56 @@ def test_meta_training_on_sparse_rows_equals_dense_rows(blobs):
     for a, b in zip(dense.coefs_ + dense.intercepts_, sparse_.coefs_ + sparse_.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dense.loss_curve_, sparse_.loss_curve_, rtol=1e-12)
+
+
+def _fixed_meta_gradients(monkeypatch, gradients):
+    """Make every meta-iteration's gradient the next of ``gradients`` (scalars, times ones)."""
+    steps = iter(gradients)
+
+    def fixed(self, params, *args):
+        return np.full(sum(p.size for p in params), next(steps)), 0.0
+
+    monkeypatch.setattr(_maml._MLPMetaInit, "_meta_gradient", fixed)
+
+
+def _flat(strategy):
+    return np.concatenate([p.ravel() for p in strategy.coefs_ + strategy.intercepts_])
+
+
+def test_the_outer_optimiser_is_adam_with_its_default_moments(monkeypatch):
+    X, y, groups = make_sinusoid_tasks(n_tasks=6, n_samples=20, random_state=0)
+    mlp = _sgd_mlp(hidden_layer_sizes=(4,), max_iter=1)
+    _fixed_meta_gradients(monkeypatch, [0.0])
+    start = _flat(Reptile(n_iter=1, meta_batch_size=2, shots=10).fit(mlp, X, y, groups,
+                                                                     random_state=0))
+    _fixed_meta_gradients(monkeypatch, [2.0, -1.0])
+    rate = 0.01
+    got = _flat(Reptile(n_iter=2, meta_batch_size=2, shots=10, meta_learning_rate=rate).fit(
+        mlp, X, y, groups, random_state=0))
+    step = start.copy()
+    m = v = 0.0
+    for t, g in enumerate([2.0, -1.0], start=1):
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
+        step -= rate * np.sqrt(1 - 0.999**t) / (1 - 0.9**t) * m / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(got, step, rtol=1e-12)
+
+
+def test_validation_checks_every_ceil_n_iter_over_20_and_keeps_the_first_of_ties(monkeypatch):
+    # A zero meta-gradient leaves the start where it is: every checkpoint ties, and the
+    # earliest is kept, as early stopping keeps its first best.
+    X, y, groups = make_sinusoid_tasks(n_tasks=8, n_samples=20, random_state=0)
+    _fixed_meta_gradients(monkeypatch, [0.0] * 25)
+    strategy = Reptile(n_iter=25, meta_batch_size=2, shots=10, validation_fraction=0.25)
+    strategy.fit(_sgd_mlp(hidden_layer_sizes=(4,), max_iter=1), X, y, groups, random_state=0)
+    np.testing.assert_array_equal(strategy.validation_iter_, [*range(2, 25, 2), 25])
+    assert len(set(strategy.validation_loss_curve_.tolist())) == 1
+    assert strategy.best_iter_ == 2
+
+
+def test_verbose_prints_the_first_meta_iteration_and_every_tenth_of_the_run(sinusoid, capsys):
+    X, y, groups = sinusoid[:3]
+    Reptile(n_iter=20, shots=10).fit(_sgd_mlp(hidden_layer_sizes=(4,)), X, y, groups,
+                                     verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        f"[Reptile] meta-iteration {it}/20" for it in (1, *range(2, 21, 2))]

@@ -17,7 +17,7 @@ from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
 from metasklearn.datasets import make_linear_tasks
-from metasklearn.hyperparams import LearnedDefault
+from metasklearn.hyperparams import BaseHyperparams, LearnedDefault
 from metasklearn.init import BaseInit
 
 
@@ -567,3 +567,60 @@ def test_datasets_import_under_python_oo():
                           "print(d.make_linear_tasks.__doc__)"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "None"
+
+
+class _FixedSetting(BaseHyperparams):
+    """A minimal hyperparameter strategy that learns the setting it is given."""
+
+    _min_tasks = 2
+
+    def __init__(self, params=None):
+        self.params = params
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        self.best_params_ = dict(self.params)
+        return self
+
+
+def test_a_single_task_learner_is_the_population_learner(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression()).fit(X[groups == 0], y[groups == 0])
+    assert list(meta.learners_) == [0]
+    assert meta.learners_[0] is meta.population_learner_
+
+
+def test_methods_are_those_of_the_learners_with_the_learned_settings(blobs):
+    # SGDClassifier has predict_proba only for a probabilistic loss: what counts is the
+    # fitted learners' loss, not the base estimator's.
+    from sklearn.linear_model import SGDClassifier
+
+    X, y, groups = blobs
+    learned = MetaEstimator(SGDClassifier(random_state=0),
+                            hyperparams=_FixedSetting({"loss": "log_loss"}))
+    assert not hasattr(learned, "predict_proba")  # unfitted: the base estimator decides
+    learned.fit(X, y, groups=groups)
+    assert hasattr(learned, "predict_proba")
+    assert learned.predict_proba(X[:4], groups=groups[:4]).shape == (4, 3)
+    unlearned = MetaEstimator(SGDClassifier(loss="log_loss", random_state=0),
+                              hyperparams=_FixedSetting({"loss": "hinge"}))
+    assert hasattr(unlearned, "predict_proba")
+    assert not hasattr(unlearned.fit(X, y, groups=groups), "predict_proba")
+
+
+def test_best_params_is_a_copy_that_cannot_change_what_adapt_uses(blobs):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression(), hyperparams=_FixedSetting({"C": 0.5}),
+                         refit=False).fit(X, y, groups=groups)
+    meta.best_params_["C"] = 99.0
+    assert meta.hyperparams_.best_params_ == {"C": 0.5}
+    assert meta.adapt(X[groups == 1], y[groups == 1]).C == 0.5
+
+
+def test_exactly_as_many_tasks_as_a_strategy_needs_are_enough(blobs):
+    X, y, groups = blobs
+    two = groups < 2
+    meta = MetaEstimator(LogisticRegression(), hyperparams=_FixedSetting({"C": 0.5}))
+    assert meta.fit(X[two], y[two], groups=groups[two]).n_tasks_ == 2
+    with pytest.raises(ValueError, match="_FixedSetting needs at least 2 training tasks, but "
+                                         r"fit received 1 \(groups=None means one task\)"):
+        meta.fit(X[two], y[two])

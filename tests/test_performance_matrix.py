@@ -366,3 +366,78 @@ def test_integer_scaled_values_round_to_the_nearest_count():
     assert Scaled(0.29, "n_samples", integer=True).resolve(X[:10]) == 3  # 2.9
     assert Scaled(0.26, "n_samples", integer=True).resolve(X[:10]) == 3  # 2.6
     assert Scaled(0.24, "n_samples", integer=True).resolve(X[:10]) == 2  # 2.4
+
+
+def test_rank_scales_each_task_by_its_own_top_rank():
+    # A tie at the top makes a task's best rank 1.5 of 2: its tied best settings still get 1.
+    pm = PerformanceMatrix.from_scores([[0.2, 0.9, 0.9], [0.1, 0.2, 0.3]],
+                                       [{"a": i} for i in range(3)])
+    np.testing.assert_allclose(pm.normalized("rank"), [[0, 1, 1], [0, 0.5, 1]])
+
+
+def test_fit_times_are_the_total_over_the_folds(monkeypatch):
+    from metasklearn.hyperparams import _matrix
+
+    real = _matrix.cross_validate
+
+    def timed(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result["fit_time"] = np.array([1.0, 2.0, 4.0])
+        return result
+
+    monkeypatch.setattr(_matrix, "cross_validate", timed)
+    X, y, groups = make_linear_tasks(n_tasks=2, n_samples=15, random_state=0)
+    pm = PerformanceMatrix(Ridge(), {"alpha": [0.1]}, cv=3).fit(X, y, groups)
+    np.testing.assert_array_equal(pm.fit_times_, np.full((2, 2), 7.0))
+
+
+def test_a_task_with_exactly_as_many_rows_as_folds_is_scored():
+    X, y, _ = make_linear_tasks(n_tasks=1, n_samples=3, random_state=0)
+    pm = PerformanceMatrix(Ridge(), {"alpha": [0.1]}, cv=3,
+                           scoring="neg_mean_squared_error").fit([(X, y)])
+    expected = cross_val_score(Ridge(alpha=0.1), X, y, cv=3,
+                               scoring="neg_mean_squared_error").mean()
+    assert pm.scores_[0, 1] == pytest.approx(expected)
+
+
+def test_drop_tasks_drops_their_meta_features_and_copies_the_candidates():
+    features = np.arange(6.0).reshape(3, 2)
+    pm = PerformanceMatrix.from_scores(np.eye(3), [{"alpha": a} for a in (1.0, 2.0, 3.0)],
+                                       tasks=["a", "b", "c"], meta_features=features)
+    dropped = pm.drop_tasks(["b"])
+    np.testing.assert_array_equal(dropped.meta_features_, features[[0, 2]])
+    assert dropped.meta_feature_names_ == ["f0", "f1"]
+    dropped.candidates_[0]["alpha"] = 99.0
+    assert pm.candidates_[0] == {"alpha": 1.0}  # the original matrix is untouched
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.FitFailedWarning")
+def test_a_numeric_error_score_is_the_score_of_a_failed_setting():
+    from sklearn.svm import SVC
+
+    X, y, groups = make_linear_tasks(n_tasks=2, n_samples=30, random_state=0)
+    y = (y > np.median(y)).astype(int)
+    pm = PerformanceMatrix(SVC(), {"C": [-1.0]}, error_score=-5.0).fit(X, y, groups)
+    np.testing.assert_array_equal(pm.scores_[:, 1], [-5.0, -5.0])
+    assert np.isnan(pm.fit_times_[:, 1]).all()
+
+
+def test_datasets_with_groups_are_refused():
+    datasets = _datasets()
+    with pytest.raises(ValueError, match="datasets together with y or groups"):
+        PerformanceMatrix(TREE, GRID).fit(list(datasets.values()), groups=[0, 1, 2])
+
+
+def test_meta_feature_names_must_name_the_meta_feature_columns():
+    from metasklearn.metafeatures import METAFEATURE_NAMES
+
+    scores, candidates = np.eye(3), [{"alpha": a} for a in (1.0, 2.0, 3.0)]
+    with pytest.raises(ValueError, match="meta_feature_names has 10 names but meta_features "
+                                         "has 9 columns"):
+        PerformanceMatrix.from_scores(scores, candidates, meta_features=np.ones((3, 9)),
+                                      meta_feature_names=list(METAFEATURE_NAMES))
+    with pytest.raises(ValueError, match="meta_feature_names has 0 names"):
+        PerformanceMatrix.from_scores(scores, candidates, meta_features=np.ones((3, 2)),
+                                      meta_feature_names=[])
+    with pytest.raises(ValueError, match="meta_feature_names was given without meta_features"):
+        PerformanceMatrix.from_scores(scores, candidates, meta_feature_names=["a"])

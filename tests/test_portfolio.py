@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.exceptions import FitFailedWarning, UndefinedMetricWarning
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.svm import SVC
 
 from metasklearn import MetaEstimator
@@ -328,3 +328,63 @@ def test_equal_mean_scores_tie_despite_float_noise():
     # setting should win, as the docstring says.
     chosen, _ = greedy_portfolio(np.array([[0.0, 0.1], [0.3, 0.2]]), 1)
     assert chosen == [0]
+
+
+def _ridge_portfolio(**params):
+    """A two-member Ridge portfolio fitted on a user matrix (no fits)."""
+    from sklearn.linear_model import Ridge
+
+    pm = PerformanceMatrix.from_scores([[0.9, 0.1], [0.1, 0.9]],
+                                       [{"alpha": 0.1}, {"alpha": 10.0}])
+    return Portfolio(size=2, **params).fit(Ridge(), pm)
+
+
+def test_a_new_task_of_exactly_select_cv_rows_is_compared():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(3, 2)), rng.normal(size=3)
+    portfolio = _ridge_portfolio(scoring="neg_mean_squared_error")
+    search = portfolio.compare(Ridge(), X, y)
+    expected = [cross_val_score(Ridge(alpha=a), X, y, cv=3,
+                                scoring="neg_mean_squared_error").mean() for a in (0.1, 10.0)]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], expected)
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+def test_stratified_folds_need_only_one_class_as_large_as_select_cv(fitted):
+    X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=40, random_state=5)
+    rows = np.r_[np.flatnonzero(y_new == 0)[:4], np.flatnonzero(y_new == 1)[:2]]
+    search = fitted.hyperparams_.compare(SVC(), X_new[rows], y_new[rows])
+    assert len(search.cv_results_["mean_test_score"]) == 3
+
+
+def test_halving_races_a_task_with_exactly_its_smallest_round_of_rows(fitted):
+    # 2 rows per class and fold: 2 * 3 * 2 = 12 rows is the smallest task halving takes.
+    X_new, y_new, _ = make_checkerboard_tasks(n_tasks=1, n_samples=40, random_state=6)
+    rows = np.r_[np.flatnonzero(y_new == 0)[:6], np.flatnonzero(y_new == 1)[:6]]
+    halving = Portfolio(size=3, search="halving").fit(SVC(), fitted.hyperparams_.matrix_)
+    assert "iter" in halving.compare(SVC(), X_new[rows], y_new[rows]).cv_results_
+    assert "iter" not in halving.compare(SVC(), X_new[rows[1:]], y_new[rows[1:]]).cv_results_
+
+
+def test_halving_picks_among_the_last_rounds_survivors_only():
+    # A scoring that depends on the fold size: alpha=1 leads the small first round and
+    # drops in the second; the winner is the last round's best (alpha=2), never a score
+    # from an earlier round on fewer rows.
+    from sklearn.linear_model import Ridge
+
+    first_round = {1.0: 1.0, 2.0: 0.9, 3.0: 0.1, 4.0: 0.0}
+    last_round = {1.0: 0.2, 2.0: 0.5, 3.0: 0.0, 4.0: 0.0}
+
+    def by_round(estimator, X, y):
+        return (first_round if len(y) <= 2 else last_round)[estimator.alpha]
+
+    pm = PerformanceMatrix.from_scores([[0.4, 0.3, 0.2, 0.1]] * 2,
+                                       [{"alpha": a} for a in (1.0, 2.0, 3.0, 4.0)])
+    portfolio = Portfolio(size=4, search="halving", scoring=by_round).fit(Ridge(), pm)
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(18, 2)), rng.normal(size=18)
+    results = portfolio.compare(Ridge(), X, y).cv_results_
+    assert results["iter"].tolist() == [0, 0, 0, 0, 1, 1]  # a race of 4, then 2
+    assert portfolio.select(Ridge(), X, y) == {"alpha": 2.0}

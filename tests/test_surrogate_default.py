@@ -232,3 +232,14 @@ def test_bad_input_names_the_problem():
     with pytest.raises(NotFittedError, match="This SurrogateDefault instance is not fitted"):
         sd.predict_scores(*SMALL[0])
     assert clone(sd).get_params() == sd.get_params()
+
+
+def test_the_default_surrogate_is_documented_extra_trees():
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    sd = SurrogateDefault().fit(TREE, _matrix(), random_state=0)
+    assert type(sd.regressor_) is ExtraTreesRegressor
+    params = sd.regressor_.get_params()
+    assert (params["n_estimators"], params["min_samples_leaf"]) == (200, 5)
+    expected = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
+    assert params["random_state"] == expected

@@ -432,3 +432,10 @@ def test_nan_task_ids_are_rejected():
         list(iter_tasks(X, y, groups))
     with pytest.raises(ValueError, match="groups contains NaN"):
         next(SupportQuerySplit(1).split(X, None, groups))
+
+
+def test_the_first_non_finite_target_is_the_one_named():
+    X, y, groups = np.zeros((20, 2)), np.tile([0.0, 1.0], 10), np.repeat([0, 1], 10)
+    y[[4, 13]] = [np.inf, np.nan]
+    with pytest.raises(ValueError, match=r"y holds NaN or infinity \(first at row 4\)"):
+        list(iter_tasks(X, y, groups))

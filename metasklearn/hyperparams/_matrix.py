@@ -227,6 +227,7 @@ class PerformanceMatrix(BaseEstimator):
             which compare them with a new task's: the values of
             :func:`~metasklearn.metafeatures.compute_metafeatures`, in its order.
         meta_feature_names : list of str, default=None
+            One name per column of ``meta_features`` (and only with them).
             ``None`` names them ``f0``, ``f1``...; the two strategies accept
             that, or the names ``METAFEATURE_NAMES``, and refuse any others.
 
@@ -266,8 +267,19 @@ class PerformanceMatrix(BaseEstimator):
                     f"meta_features must have one row per task ({scores.shape[0]}), got "
                     f"shape {meta_features.shape}."
                 )
-            names = meta_feature_names or [f"f{i}" for i in range(meta_features.shape[1])]
-            matrix.meta_features_, matrix.meta_feature_names_ = meta_features, list(names)
+            names = ([f"f{i}" for i in range(meta_features.shape[1])]
+                     if meta_feature_names is None else list(meta_feature_names))
+            if len(names) != meta_features.shape[1]:
+                raise ValueError(
+                    f"meta_feature_names has {len(names)} names but meta_features has "
+                    f"{meta_features.shape[1]} columns; give one name per column."
+                )
+            matrix.meta_features_, matrix.meta_feature_names_ = meta_features, names
+        elif meta_feature_names is not None:
+            raise ValueError(
+                "meta_feature_names was given without meta_features; pass the meta-features "
+                "they name, or leave both out."
+            )
         return matrix
 
     def normalized(self, method="minmax"):
