@@ -387,30 +387,22 @@ def test_squared_loss_of_several_outputs_is_half_the_mean_over_rows_and_outputs(
     np.testing.assert_allclose(loss, data_loss(out, Y, "identity"), rtol=1e-14)
 
 
-def test_weights_that_overflow_in_the_last_step_raise_diverged():
+@pytest.mark.parametrize("max_iter, match", [
     # The loss of the last epoch is computed before its update, so only the check of the
     # final weights sees an update that overflowed: it must raise, not return inf weights.
-    rng = np.random.RandomState(0)
-    coefs, intercepts = init_params([2, 4, 1], "relu", rng)
-    X, Y = rng.normal(size=(1, 10, 2)) * 10, rng.normal(size=(1, 10, 1)) * 10
-    config = config_from_estimator(
-        MLPRegressor(solver="sgd", momentum=0.0, learning_rate_init=1e307, max_iter=1,
-                     batch_size=10, shuffle=False), "identity")
-    with pytest.raises(DivergedError, match="epoch 1"):
-        fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts], X, Y, config,
-                       None)
-
-
-def test_a_loss_that_is_non_finite_in_epoch_2_is_named_so():
+    (1, "epoch 1"),
     # The update of epoch 1 overflows; the loss of epoch 2, computed at those weights, is the
     # first that is not finite.
+    (3, "of 1 of 1 tasks became non-finite .* in epoch 2 "),
+])
+def test_an_overflowing_update_raises_diverged_naming_its_epoch(max_iter, match):
     rng = np.random.RandomState(0)
     coefs, intercepts = init_params([2, 4, 1], "relu", rng)
     X, Y = rng.normal(size=(1, 10, 2)) * 10, rng.normal(size=(1, 10, 1)) * 10
     config = config_from_estimator(
-        MLPRegressor(solver="sgd", momentum=0.0, learning_rate_init=1e307, max_iter=3,
+        MLPRegressor(solver="sgd", momentum=0.0, learning_rate_init=1e307, max_iter=max_iter,
                      batch_size=10, shuffle=False), "identity")
-    with pytest.raises(DivergedError, match="of 1 of 1 tasks became non-finite .* in epoch 2 "):
+    with pytest.raises(DivergedError, match=match):
         fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts], X, Y, config,
                        None)
 
