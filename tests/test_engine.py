@@ -151,6 +151,10 @@ def test_tasks_in_one_batch_equal_tasks_one_by_one(settings, monkeypatch):
         for a, t in zip(alone.coefs + alone.intercepts, together.coefs + together.intercepts):
             np.testing.assert_allclose(a[0], t[k], rtol=0, atol=1e-12)
         assert alone.n_iter[0] == together.n_iter[k]
+        # the curve of a task that stopped is NaN from then on
+        np.testing.assert_array_equal(together.loss_curve[:alone.n_iter[0], k],
+                                      alone.loss_curve[:, 0])
+        assert np.isnan(together.loss_curve[alone.n_iter[0]:, k]).all()
 
 
 def test_unflatten_takes_shapes_as_lists_too():
@@ -355,15 +359,16 @@ def test_auto_batch_size_is_200_rows_as_in_fit():
     np.testing.assert_allclose(res.loss_curve[:, 0], est.loss_curve_, rtol=0, atol=1e-10)
 
 
-def test_adaptive_schedule_stops_once_the_rate_is_at_most_1e_6():
+@pytest.mark.parametrize("rate", [1e-5, 1e-6])
+def test_adaptive_schedule_stops_once_the_rate_is_at_most_1e_6(rate):
     # The matrix's adaptive setting stops through tol long before the rate gets small;
     # here tol is so large that every second epoch triggers, and the rate runs out:
-    # 1e-5 -> 2e-6 -> 4e-7 (<= 1e-6: stop at the next trigger).
+    # 1e-5 -> 2e-6 -> 4e-7 (<= 1e-6: stop at the next trigger); 1e-6 stops at the first.
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 2))
     y = np.sin(X[:, 0])
     est = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", learning_rate="adaptive",
-                       learning_rate_init=1e-5, tol=10.0, n_iter_no_change=1, batch_size=8,
+                       learning_rate_init=rate, tol=10.0, n_iter_no_change=1, batch_size=8,
                        max_iter=50, random_state=0).fit(X, y)
     assert est.n_iter_ < 50 and est._optimizer.learning_rate <= 1e-6
     res = _engine_fit(est, X, y, "regression", est.random_state)
@@ -419,3 +424,37 @@ def test_an_epoch_exactly_as_good_as_the_best_is_no_worse_with_tol_0():
     assert est.n_iter_ == 8 and len(set(est.loss_curve_)) == 1
     res = _engine_fit(est, X, TARGETS["regression"], "regression", seed=1)
     assert res.n_iter[0] == 8
+
+
+@pytest.mark.parametrize("per_task", [False, True])
+def test_shuffles_over_epochs_are_fit_s_with_a_shared_or_a_per_task_random_state(per_task):
+    # fit shuffles the previous epoch's order again; a list of one RandomState per task
+    # (a learner's RandomState instance) must draw the orders the shared one draws.
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=6, batch_size=8,
+                       random_state=1, learning_rate_init=0.01, momentum=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, TARGETS["regression"])
+    rs = np.random.RandomState(1)
+    coefs, intercepts = init_params([3, 5, 1], "relu", rs)
+    res = fit_stochastic([c[None] for c in coefs], [b[None] for b in intercepts], X[None],
+                         TARGETS["regression"][None, :, None],
+                         config_from_estimator(est, "identity"), [rs] if per_task else rs)
+    for mine, theirs in zip(res.coefs + res.intercepts, est.coefs_ + est.intercepts_):
+        np.testing.assert_allclose(mine[0], theirs, rtol=0, atol=1e-10)
+
+
+def test_resolve_batch_size_clips_as_fit_does():
+    from metasklearn.engine import resolve_batch_size
+
+    for batch_size in [1, 7, 37, 38, 500]:
+        assert resolve_batch_size(batch_size, 37) == np.clip(batch_size, 1, 37)
+    assert resolve_batch_size("auto", 37) == 37
+    assert resolve_batch_size("auto", 450) == 200
+
+
+def test_a_truncated_horizon_never_exceeds_the_estimator_s_max_iter():
+    est = MLPRegressor(max_iter=3)
+    assert config_from_estimator(est, "identity", max_iter=10).max_iter == 3
+    assert config_from_estimator(est, "identity", max_iter=2).max_iter == 2
+    assert config_from_estimator(est, "identity").max_iter == 3

@@ -7,10 +7,12 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import log_softmax
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_selection import SelectKBest, f_regression
 from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
@@ -404,6 +406,19 @@ def test_pipeline_adapt_refuses_nan_that_a_transformer_passes_through(kind):
         prior.adapt(clone(passing), X_new.astype(object), y[:20])
 
 
+def test_pipeline_adapt_refuses_complex_rows_as_the_estimator_s_fit_does():
+    # Regression: a transformer that handed on complex rows had their imaginary parts
+    # dropped by the MAP's cast to float, with only a ComplexWarning.
+    X, y, groups, _ = _linear(10)
+    passing = Pipeline([("same", FunctionTransformer()), ("model", Ridge())])
+    prior = GaussianPrior().fit(passing, X, y, groups)
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        clone(passing).fit(X[:20] + 1j, y[:20])
+    with pytest.raises(ValueError, match="complex rows as the linear step sees them.*does "
+                                         "not support complex data"):
+        prior.adapt(clone(passing), X[:20] + 1j, y[:20])
+
+
 def test_sparse_rows_are_refused_in_the_strategy_s_name():
     import scipy.sparse as sp
 
@@ -649,3 +664,50 @@ def test_a_newton_solve_that_runs_out_of_iterations_warns_at_adapt():
         warnings.simplefilter("error", ConvergenceWarning)
         learner = prior.adapt(LogisticRegression(), X[:10], y[:10])
     assert learner.n_iter_[0] < 100
+
+
+def test_fit_fits_copies_of_the_pipeline_s_transformers_and_passes_them_y():
+    # The user's steps stay unfitted (the strategy would otherwise share them with the
+    # user's Pipeline), and a supervised transformer is fitted on X and y, as by Pipeline.fit.
+    X, y, groups, _ = _linear(10)
+    X = np.column_stack([np.random.RandomState(1).normal(size=X.shape[0]), X])
+    pipe = make_pipeline(SelectKBest(f_regression, k=2), Ridge())
+    prior = GaussianPrior().fit(pipe, X, y, groups)
+    assert not hasattr(pipe[0], "scores_")
+    assert prior.transformer_[0] is not pipe[0]
+    np.testing.assert_array_equal(prior.transformer_[0].get_support(),
+                                  SelectKBest(f_regression, k=2).fit(X, y).get_support())
+
+
+@pytest.mark.parametrize("form", ["infinity", "sparse NaN", "complex infinity"])
+def test_pipeline_adapt_refuses_non_finite_rows_in_every_form(form):
+    # The check reads a sparse matrix's stored values, counts infinity as well as NaN
+    # and checks complex rows (whose imaginary part the MAP's cast to float would drop).
+    X, y, groups, _ = _linear(10)
+    passing = Pipeline([("same", FunctionTransformer(accept_sparse=True)), ("model", Ridge())])
+    prior = GaussianPrior().fit(passing, X, y, groups)
+    X_new = X[:20].copy()
+    if form == "infinity":
+        X_new[5, 1] = np.inf
+    elif form == "sparse NaN":
+        X_new[5, 1] = np.nan
+        X_new = sp.csr_matrix(X_new)
+    else:
+        X_new = X_new + 0j
+        X_new[5, 1] = complex(0.0, np.inf)
+    with pytest.raises(ValueError, match="NaN or infinity as the linear step sees them"):
+        prior.adapt(clone(passing), X_new, y[:20])
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression(fit_intercept=False),
+                                       SGDClassifier(loss="log_loss", fit_intercept=False)])
+def test_a_classifier_without_intercept_gets_the_attributes_of_its_own_fit(estimator):
+    # intercept_ is an array of zeros, one per row of coef_, as the estimator's fit sets it
+    X, y, groups = make_logistic_tasks(n_tasks=6, n_samples=30, random_state=0)
+    prior = GaussianPrior().fit(estimator, X, y, groups)
+    learner = prior.adapt(clone(estimator), X[:10], y[:10])
+    own = clone(estimator).fit(X[:10], y[:10])
+    for name in ["coef_", "intercept_", "classes_"]:
+        mine, theirs = getattr(learner, name), getattr(own, name)
+        assert (type(mine), mine.shape, mine.dtype) == (type(theirs), theirs.shape, theirs.dtype)
+    np.testing.assert_array_equal(learner.intercept_, 0.0)

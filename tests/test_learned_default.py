@@ -284,3 +284,30 @@ def test_median_aggregate_ranks_by_the_median():
     mean = LearnedDefault().fit(Ridge(), pm)
     assert mean.best_params_ == {"alpha": 2.0}
     np.testing.assert_array_equal(mean.cv_results_["rank_normalized_score"], [2, 1, 3])
+
+
+def test_the_inherited_select_hands_out_a_copy_of_best_params():
+    # BaseHyperparams.select, the default of a user's strategy: changing what it returned
+    # must not change the setting the strategy learned.
+    from metasklearn.hyperparams import BaseHyperparams
+
+    class Fixed(BaseHyperparams):
+        def fit(self, estimator, X, y, groups, **kwargs):
+            self.best_params_ = {"alpha": 2.0}
+            return self
+
+    fixed = Fixed().fit(Ridge(), None, None, None)
+    fixed.select(Ridge(), None, None)["alpha"] = -1.0
+    assert fixed.best_params_ == {"alpha": 2.0}
+
+
+def test_a_tuple_of_datasets_keeps_scaled_settings_unresolved_as_a_list_does():
+    # There are no pooled rows to resolve Scaled on: each new dataset resolves it at adapt.
+    from metasklearn.hyperparams import Scaled
+
+    X, y, groups = make_checkerboard_tasks(n_tasks=3, n_samples=40, random_state=0)
+    datasets = [(X[groups == g] * (g + 1), y[groups == g]) for g in range(3)]
+    grid = {"gamma": [Scaled(1.0)]}
+    as_list = LearnedDefault(grid).fit(SVC(gamma=1e-4), datasets)
+    as_tuple = LearnedDefault(grid).fit(SVC(gamma=1e-4), tuple(datasets))
+    assert as_tuple.best_params_ == as_list.best_params_ == {"gamma": Scaled(1.0)}

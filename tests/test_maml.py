@@ -958,3 +958,42 @@ def test_verbose_prints_the_first_meta_iteration_and_every_tenth_of_the_run(sinu
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(",")[0] for line in lines] == [
         f"[Reptile] meta-iteration {it}/20" for it in (1, *range(2, 21, 2))]
+
+
+@pytest.mark.parametrize("sizes", [[20], 20])
+def test_hidden_layer_sizes_as_a_list_or_an_int_mean_what_they_mean_to_fit(sinusoid, sizes):
+    # MLPRegressor takes hidden_layer_sizes as any array-like or an int
+    X, y, groups, X_new, y_new, _ = sinusoid
+    learners = []
+    for hidden in (sizes, (20,)):
+        mlp = _sgd_mlp(hidden_layer_sizes=hidden)
+        strategy = FOMAML(n_iter=2, meta_batch_size=4, shots=10).fit(mlp, X, y, groups,
+                                                                     random_state=0)
+        learners.append(strategy.adapt(clone(mlp), X_new[:10], y_new[:10]))
+    np.testing.assert_array_equal(learners[0].predict(X_new), learners[1].predict(X_new))
+
+
+def test_adapt_to_float32_rows_trains_a_float32_network_as_fit_does(sinusoid):
+    X, y, groups, X_new, y_new, _ = sinusoid
+    mlp = _sgd_mlp()
+    strategy = FOMAML(n_iter=2, meta_batch_size=4, shots=10).fit(mlp, X, y, groups,
+                                                                 random_state=0)
+    X32, y32 = X_new[:10].astype(np.float32), y_new[:10].astype(np.float32)
+    learner = strategy.adapt(clone(mlp), X32, y32)
+    own = clone(mlp).fit(X32, y32)
+    assert [p.dtype for p in learner.coefs_ + learner.intercepts_] == [
+        p.dtype for p in own.coefs_ + own.intercepts_] == [np.float32] * 6
+    assert learner.predict(X32).dtype == np.float32
+
+
+def test_adapt_with_early_stopping_keeps_the_epoch_of_the_best_validation_score(sinusoid):
+    # fit refuses early_stopping; adapt's own fit may use it, from the state a fresh fit has
+    X, y, groups, X_new, y_new, _ = sinusoid
+    mlp = _sgd_mlp()
+    strategy = FOMAML(n_iter=2, meta_batch_size=4, shots=10).fit(mlp, X, y, groups,
+                                                                 random_state=0)
+    learner = strategy.adapt(clone(mlp).set_params(early_stopping=True, max_iter=8),
+                             X_new[:30], y_new[:30])
+    assert len(learner.validation_scores_) == learner.n_iter_ == 8
+    assert learner.best_validation_score_ == max(learner.validation_scores_)
+    assert learner.best_loss_ is None

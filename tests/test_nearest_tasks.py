@@ -190,3 +190,12 @@ def test_text_columns_are_refused_before_the_matrix_with_the_fix_named():
             TREE, hyperparams=NearestTasks({"max_depth": [1, 3]}, n_neighbors=1)))])
         pipe.fit(X, y, groups=groups)
     assert pipe.predict(X.iloc[:5], groups=groups[:5]).shape == (5,)
+
+
+def test_a_matrix_with_unnamed_meta_features_of_another_count_is_refused():
+    # Unnamed columns (from_scores' f0, f1, ...) pass only in compute_metafeatures' number.
+    pm = PerformanceMatrix.from_scores(np.eye(3), [{"max_depth": d} for d in (None, 1, 3)],
+                                       meta_features=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"NearestTasks compares the matrix's meta-features "
+                                         r".* but the matrix has \['f0', 'f1', 'f2', 'f3'\]"):
+        NearestTasks().fit(DecisionTreeClassifier(), pm)

@@ -42,7 +42,7 @@ def test_iter_tasks_sorted_order_and_rows():
 def test_iter_tasks_groups_none_is_one_task():
     X, y, _ = _collection()
     ((task, X_t, y_t),) = list(iter_tasks(X, y))
-    assert task == 0
+    assert task == 0 and isinstance(task, np.integer)  # the integer id 0, not 0.0
     np.testing.assert_array_equal(X_t, X)
     np.testing.assert_array_equal(y_t, y)
 
@@ -67,6 +67,8 @@ def test_iter_tasks_length_errors():
         list(iter_tasks(X, np.zeros(4)))
     with pytest.raises(ValueError, match="groups has 3 entries but X has 5 rows"):
         list(iter_tasks(X, np.zeros(5), [0, 1, 2]))
+    with pytest.raises(ValueError, match="groups has 6 entries but X has 5 rows"):
+        list(iter_tasks(X, np.zeros(5), [0, 1, 2, 0, 1, 2]))
     with pytest.raises(ValueError, match=r"groups must be 1-D with one task id per row of X, "
                                          r"got shape \(5, 1\)\."):
         list(iter_tasks(X, np.zeros(5), np.zeros((5, 1))))

@@ -329,6 +329,14 @@ class GaussianPrior(BaseInit):
             y = check_array(y, ensure_2d=False, dtype="numeric" if self._kind == "regression"
                             else None, ensure_min_samples=0, input_name="y")
             check_consistent_length(Z, y)
+        if np.iscomplexobj(Z):
+            # The cast to float below would drop the imaginary parts with a mere
+            # ComplexWarning; the estimator's own fit refuses such rows.
+            raise ValueError(
+                "adapt got complex rows as the linear step sees them (after the "
+                "Pipeline's transformers); GaussianPrior, like the estimator's own fit, "
+                "does not support complex data."
+            )
         Z = np.asarray(Z, dtype=float)
         check_step_width(Z.shape[1], self.n_features_in_, "linear", "GaussianPrior")
         X1 = add_intercept_column(Z, self._fit_intercept)
