@@ -711,3 +711,14 @@ def test_a_classifier_without_intercept_gets_the_attributes_of_its_own_fit(estim
         mine, theirs = getattr(learner, name), getattr(own, name)
         assert (type(mine), mine.shape, mine.dtype) == (type(theirs), theirs.shape, theirs.dtype)
     np.testing.assert_array_equal(learner.intercept_, 0.0)
+
+
+def test_the_overflow_check_refuses_only_products_that_overflow():
+    from metasklearn.init._gaussian_prior import _check_gram_finite
+
+    X = np.ones((10, 2))
+    X[0, 0] = 1e154  # 10 * max^2 overflows, but every entry of X.T @ X is finite
+    _check_gram_finite(X, "fit")
+    X[0, 0] = 1e155
+    with pytest.raises(ValueError, match="rows given to fit: the products"):
+        _check_gram_finite(X, "fit")
