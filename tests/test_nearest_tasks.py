@@ -199,3 +199,43 @@ def test_a_matrix_with_unnamed_meta_features_of_another_count_is_refused():
     with pytest.raises(ValueError, match=r"NearestTasks compares the matrix's meta-features "
                                          r".* but the matrix has \['f0', 'f1', 'f2', 'f3'\]"):
         NearestTasks().fit(DecisionTreeClassifier(), pm)
+
+
+@pytest.mark.parametrize("strategy", [
+    NearestTasks({"max_depth": [1, 3, 8]}, n_neighbors=2),
+    SurrogateDefault({"max_depth": [1, 3, 8]}),
+])
+def test_the_refit_reuses_the_matrix_s_meta_features_of_each_training_task(
+        strategy, monkeypatch):
+    # Computing them again from the task's rows would double the landmarkers' cost; the
+    # matrix row is the same floats, so each learner gets the setting select picks.
+    import metasklearn.hyperparams._base as base
+
+    datasets = [_dataset(40 + 30 * i, 3, 2 + i % 4, i) for i in range(6)]
+    X = np.vstack([X_t for X_t, _ in datasets])
+    y = np.concatenate([y_t for _, y_t in datasets])
+    groups = np.repeat(np.array(list("fbeadc")), [y_t.shape[0] for _, y_t in datasets])
+    order = np.random.RandomState(0).permutation(y.shape[0])  # interleaved, unsorted ids
+    X, y, groups = X[order], y[order], groups[order]
+    calls = []
+
+    def counted(X, y):
+        calls.append(X.shape[0])
+        return compute_metafeatures(X, y)
+
+    monkeypatch.setattr(base, "compute_metafeatures", counted)
+    meta = MetaEstimator(TREE, hyperparams=strategy, random_state=0).fit(X, y, groups=groups)
+    assert calls == [X.shape[0]]  # the population learner's rows only
+    fitted = meta.hyperparams_
+    for k, task in enumerate(meta.tasks_.tolist()):
+        rows = groups == task
+        row = list(compute_metafeatures(X[rows], y[rows]).values())
+        np.testing.assert_array_equal(fitted.matrix_.meta_features_[k], row)
+        assert meta.learners_[task].max_depth == fitted.select(TREE, X[rows], y[rows])[
+            "max_depth"]
+    # The same rows in another order are another dataset (its landmarkers' folds differ):
+    # computed afresh, never the training task's row.
+    rows = np.flatnonzero(groups == "a")[::-1]
+    np.testing.assert_array_equal(fitted._task_metafeatures(X[rows], y[rows]),
+                                  list(compute_metafeatures(X[rows], y[rows]).values()))
+    assert calls[-1] == rows.size

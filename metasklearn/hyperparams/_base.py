@@ -2,13 +2,14 @@
 
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..metafeatures import METAFEATURE_NAMES
-from ._matrix import PerformanceMatrix
+from ..metafeatures import METAFEATURE_NAMES, compute_metafeatures
+from ._matrix import PerformanceMatrix, _as_datasets
 from ._settings import _candidates, _check_names
 from ._relative import resolve_settings
 
@@ -128,6 +129,7 @@ class _MatrixStrategy(BaseHyperparams):
                     f"{name} needs at least {self._min_tasks} tasks; the matrix has "
                     f"{len(X.tasks_)}."
                 )
+            self._known_metafeatures = {}
             return X
         # Checked here so the error names the strategy, not the matrix, and before
         # the matrix's many cross-validations.
@@ -140,7 +142,29 @@ class _MatrixStrategy(BaseHyperparams):
             error_score=self.error_score, metafeatures=self._needs_metafeatures,
             n_jobs=n_jobs, random_state=random_state, verbose=verbose,
         )
-        return matrix.fit(X, y, groups)
+        matrix.fit(X, y, groups)
+        self._known_metafeatures = {}
+        if self._needs_metafeatures:
+            # Keyed by the task's rows, so that a hit is the same computation by
+            # construction, whatever order or container the caller uses.
+            _, datasets = _as_datasets(X, y, groups)
+            self._known_metafeatures = {
+                joblib.hash((X_task, y_task)): row
+                for (X_task, y_task), row in zip(datasets, matrix.meta_features_)
+            }
+        return matrix
+
+    def _task_metafeatures(self, X, y):
+        """``compute_metafeatures(X, y)`` as a float row; a training task's from the matrix.
+
+        ``MetaEstimator``'s refit selects a setting for every training task, on
+        the rows the matrix has described: computing them again (two landmarker
+        cross-validations a task) would double that part of the fit.
+        """
+        row = self.__dict__.get("_known_metafeatures", {}).get(joblib.hash((X, y)))
+        if row is not None:
+            return row.copy()
+        return np.array(list(compute_metafeatures(X, y).values()), dtype=float)
 
     def _check_candidates(self, candidates):
         """Refuse settings the strategy cannot use (a subclass hook; all are fine here)."""

@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..metafeatures import compute_metafeatures
 from ._base import _MatrixStrategy
 from ._relative import resolve_settings
 from ._settings import _same_setting
@@ -183,8 +182,7 @@ class NearestTasks(_MatrixStrategy):
             are NaN on either side are left out).
         """
         check_is_fitted(self, "best_per_task_")
-        row = np.array(list(compute_metafeatures(X, y).values()), dtype=float)
-        query = self._scale(row[None, :])
+        query = self._scale(self._task_metafeatures(X, y)[None, :])
         known = np.isfinite(query) & np.isfinite(self._scaled_)
         distances = np.where(known, np.abs(self._scaled_ - query), 0.0).sum(axis=1)
         order = np.argsort(distances, kind="stable")[: self.n_neighbors]

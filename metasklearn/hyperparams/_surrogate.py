@@ -11,7 +11,6 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from .._seeding import seeded_clone
-from ..metafeatures import compute_metafeatures
 from ._base import _MatrixStrategy
 from ._relative import Scaled, resolve_settings
 
@@ -257,8 +256,7 @@ class SurrogateDefault(_MatrixStrategy):
             In the order of ``candidates_``.
         """
         check_is_fitted(self, "regressor_")
-        row = list(compute_metafeatures(X, y).values())
-        return self.regressor_.predict(self.design(row))
+        return self.regressor_.predict(self.design(self._task_metafeatures(X, y)))
 
     def select(self, estimator, X, y):
         """The candidate with the best predicted score, :class:`Scaled` values resolved.
