@@ -239,3 +239,7 @@ def test_the_refit_reuses_the_matrix_s_meta_features_of_each_training_task(
     np.testing.assert_array_equal(fitted._task_metafeatures(X[rows], y[rows]),
                                   list(compute_metafeatures(X[rows], y[rows]).values()))
     assert calls[-1] == rows.size
+    # A new task of a size no training task has is not hashed (a large one would cost).
+    monkeypatch.setattr(base.joblib, "hash", pytest.fail)
+    fitted._task_metafeatures(X[:7], y[:7])
+    assert calls[-1] == 7

@@ -6,7 +6,7 @@ import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..metafeatures import METAFEATURE_NAMES, compute_metafeatures
 from ._matrix import PerformanceMatrix, _as_datasets
@@ -146,12 +146,12 @@ class _MatrixStrategy(BaseHyperparams):
         self._known_metafeatures = {}
         if self._needs_metafeatures:
             # Keyed by the task's rows, so that a hit is the same computation by
-            # construction, whatever order or container the caller uses.
+            # construction, whatever order or container the caller uses; grouped by row
+            # count, so that a large new task of another size is never hashed.
             _, datasets = _as_datasets(X, y, groups)
-            self._known_metafeatures = {
-                joblib.hash((X_task, y_task)): row
-                for (X_task, y_task), row in zip(datasets, matrix.meta_features_)
-            }
+            for (X_task, y_task), row in zip(datasets, matrix.meta_features_):
+                self._known_metafeatures.setdefault(y_task.shape[0], {})[
+                    joblib.hash((X_task, y_task))] = row
         return matrix
 
     def _task_metafeatures(self, X, y):
@@ -161,7 +161,8 @@ class _MatrixStrategy(BaseHyperparams):
         the rows the matrix has described: computing them again (two landmarker
         cross-validations a task) would double that part of the fit.
         """
-        row = self.__dict__.get("_known_metafeatures", {}).get(joblib.hash((X, y)))
+        same_size = self.__dict__.get("_known_metafeatures", {}).get(_num_samples(X), {})
+        row = same_size.get(joblib.hash((X, y))) if same_size else None
         if row is not None:
             return row.copy()
         return np.array(list(compute_metafeatures(X, y).values()), dtype=float)
