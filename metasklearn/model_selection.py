@@ -3,15 +3,18 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ._adapting import _adapt_or_fit
+from ._adaptation_curve import adaptation_curve
+from ._adaptation_curve_display import AdaptationCurveDisplay
 from ._validation import check_groups, task_indices
-from .init._pipeline import transform
 from .tasks import SupportQuerySplit
+
+__all__ = ["AdaptationCurveDisplay", "FewShotScorer", "adaptation_curve", "make_few_shot_scorer"]
 
 
 class FewShotScorer:
@@ -106,32 +109,6 @@ class FewShotScorer:
         learner = _adapt_or_fit(estimator, _safe_indexing(X, support), y[support])
         scorer = check_scoring(learner, self.scoring)
         return scorer(learner, _safe_indexing(X, query), y[query])
-
-
-def _adapts(estimator):
-    """Whether ``estimator`` adapts: it has ``adapt``, or is a Pipeline ending in one that does."""
-    if isinstance(estimator, Pipeline):
-        return _adapts(estimator.steps[-1][1])
-    return hasattr(estimator, "adapt")
-
-
-def _adapt_or_fit(estimator, X, y):
-    """The learner for one task: ``estimator.adapt``, or a clone fitted from scratch.
-
-    A fitted Pipeline ending in a :class:`~metasklearn.MetaEstimator` (as
-    ``GridSearchCV`` holds it) adapts its last step to the rows its fitted
-    transformers make, and comes back as a Pipeline of those transformers
-    and the learner; refitting the whole Pipeline on one task's rows would
-    score a scratch model, or fail, in the meta-estimator's name.
-    """
-    if not _adapts(estimator):
-        return clone(estimator).fit(X, y)
-    if not isinstance(estimator, Pipeline):
-        return estimator.adapt(X, y)
-    *head, (name, final) = estimator.steps
-    if head:
-        X = transform(estimator[:-1], X)  # as the strategies' own adapt does
-    return Pipeline([*head, (name, _adapt_or_fit(final, X, y))])
 
 
 def make_few_shot_scorer(scoring=None, *, shots=5, per_class=False, random_state=0):

@@ -43,3 +43,6 @@ def test_every_python_block_runs(path, tmp_path, monkeypatch, capsys):
     if path == "docs/user_guide.md":
         search = namespace["search"]
         assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+        curve = namespace["curve"].scores
+        assert (curve["meta"][0].mean() > 0.5 > curve["scratch"][0].mean())
+        assert (tmp_path / "adaptation_curve.png").stat().st_size > 10_000

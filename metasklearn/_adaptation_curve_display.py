@@ -1,0 +1,191 @@
+"""AdaptationCurveDisplay: the adaptation curve as a plot, in scikit-learn's Display style."""
+
+import numpy as np
+
+from ._adaptation_curve import BASELINES, adaptation_curve
+
+_LABELS = {"meta": "meta-learned", "scratch": "scratch", "pooled": "pooled"}
+
+
+class AdaptationCurveDisplay:
+    """Adaptation curve: held-out task score against shots, per method.
+
+    One line per method (the meta-estimator and each baseline): the mean
+    over held-out tasks of the query score at each shot count, with a band
+    of its 95 % interval (1.96 standard errors over tasks). Build it with
+    :meth:`from_estimator`, or from a result of :func:`adaptation_curve`
+    with :meth:`from_result`. Needs matplotlib.
+
+    Parameters
+    ----------
+    shots : array-like of shape (n_shots,)
+        Shot counts, increasing.
+    scores : dict of str to array-like of shape (n_shots, n_tasks)
+        Scores per method; ``"meta"``, ``"scratch"`` and ``"pooled"`` get
+        the labels "meta-learned", "scratch", "pooled", other keys their own.
+    score_name : str, default=None
+        Y-axis label; ``None`` gives "score".
+    per_class : bool, default=False
+        Whether ``shots`` count rows per class (the x-axis label says so).
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the curves.
+    figure_ : matplotlib Figure
+        Figure containing the curves.
+    lines_ : dict of str to matplotlib Line2D
+        The mean curve of each method.
+    fill_between_ : dict of str to matplotlib PolyCollection
+        The 95 % band of each method.
+
+    See Also
+    --------
+    adaptation_curve : Compute the scores.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from metasklearn.model_selection import AdaptationCurveDisplay
+    >>> scores = {"meta": np.array([[0.6, 0.7], [0.8, 0.9]]),
+    ...           "scratch": np.array([[0.2, 0.3], [0.6, 0.7]])}
+    >>> display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot()
+    >>> sorted(display.lines_)
+    ['meta', 'scratch']
+    >>> display.lines_["meta"].get_ydata()
+    array([0.65, 0.85])
+    """
+
+    def __init__(self, *, shots, scores, score_name=None, per_class=False):
+        self.shots = shots
+        self.scores = scores
+        self.score_name = score_name
+        self.per_class = per_class
+
+    def plot(self, ax=None, *, line_kw=None, fill_between_kw=None):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; ``None`` makes a new figure.
+        line_kw : dict, default=None
+            Keyword arguments of every ``ax.plot`` call (the mean lines).
+        fill_between_kw : dict, default=None
+            Keyword arguments of every ``ax.fill_between`` call (the bands).
+
+        Returns
+        -------
+        display : AdaptationCurveDisplay
+            The display, with ``ax_``, ``figure_``, ``lines_`` and
+            ``fill_between_`` set.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError(
+                "AdaptationCurveDisplay.plot needs matplotlib: pip install matplotlib."
+            ) from error
+        if ax is None:
+            _, ax = plt.subplots()
+        shots = np.asarray(self.shots)
+        self.lines_, self.fill_between_ = {}, {}
+        for name, scores in self.scores.items():
+            scores = np.asarray(scores, dtype=float)
+            if scores.ndim != 2 or scores.shape[0] != shots.shape[0]:
+                raise ValueError(
+                    f"scores[{name!r}] must have one row per shot count ({shots.shape[0]}) "
+                    f"and one column per task; got shape {scores.shape}."
+                )
+            mean = scores.mean(axis=1)
+            n_tasks = scores.shape[1]
+            sem = scores.std(axis=1, ddof=1) / np.sqrt(n_tasks) if n_tasks > 1 else 0 * mean
+            (line,) = ax.plot(shots, mean, marker="o", label=_LABELS.get(name, name),
+                              **(line_kw or {}))
+            kw = {"alpha": 0.2, "color": line.get_color(), **(fill_between_kw or {})}
+            self.fill_between_[name] = ax.fill_between(shots, mean - 1.96 * sem,
+                                                       mean + 1.96 * sem, **kw)
+            self.lines_[name] = line
+        # As LearningCurveDisplay: a log axis once the sizes span an order of magnitude.
+        if shots.max() / shots.min() >= 10:
+            ax.set_xscale("log")
+        ax.set_xlabel(f"shots per {'class' if self.per_class else 'task'}")
+        ax.set_ylabel(self.score_name or "score")
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=False,
+                       baselines=BASELINES, cv=5, scoring=None, n_jobs=None, random_state=0,
+                       ax=None, line_kw=None, fill_between_kw=None):
+        """Compute the adaptation curve (:func:`adaptation_curve`) and plot it.
+
+        Parameters
+        ----------
+        estimator : MetaEstimator or Pipeline ending in one
+            Unfitted; cloned for each split.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of every task.
+        y : array-like of shape (n_samples,)
+            Targets.
+        groups : array-like of shape (n_samples,)
+            Task id of each row.
+        shots : array-like of int, default=(1, 2, 5, 10)
+            Support rows per held-out task (per class if ``per_class``).
+        per_class : bool, default=False
+            Count ``shots`` per class.
+        baselines : sequence of {"scratch", "pooled"}, default=("scratch", "pooled")
+            Baselines beside the meta-estimator.
+        cv : int or cross-validation generator, default=5
+            Split of the tasks (an int: ``GroupKFold``).
+        scoring : str or callable, default=None
+            Metric on the query rows; ``None`` uses each learner's ``score``.
+        n_jobs : int, default=None
+            Splits run in parallel through joblib.
+        random_state : int, RandomState instance or None, default=0
+            Seeds the support/query splits.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; ``None`` makes a new figure.
+        line_kw : dict, default=None
+            Keyword arguments of the mean lines' ``ax.plot``.
+        fill_between_kw : dict, default=None
+            Keyword arguments of the bands' ``ax.fill_between``.
+
+        Returns
+        -------
+        display : AdaptationCurveDisplay
+            The plotted display; the scores are in its ``scores`` (call
+            :func:`adaptation_curve` for the held-out task ids too).
+        """
+        result = adaptation_curve(
+            estimator, X, y, groups, shots=shots, per_class=per_class, baselines=baselines,
+            cv=cv, scoring=scoring, n_jobs=n_jobs, random_state=random_state,
+        )
+        return cls.from_result(result, ax=ax, line_kw=line_kw, fill_between_kw=fill_between_kw)
+
+    @classmethod
+    def from_result(cls, result, *, ax=None, line_kw=None, fill_between_kw=None):
+        """Plot a result of :func:`adaptation_curve`.
+
+        Parameters
+        ----------
+        result : Bunch
+            As :func:`adaptation_curve` returns it.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; ``None`` makes a new figure.
+        line_kw : dict, default=None
+            Keyword arguments of the mean lines' ``ax.plot``.
+        fill_between_kw : dict, default=None
+            Keyword arguments of the bands' ``ax.fill_between``.
+
+        Returns
+        -------
+        display : AdaptationCurveDisplay
+            The plotted display.
+        """
+        display = cls(shots=result.shots, scores=result.scores, score_name=result.score_name,
+                      per_class=result.per_class)
+        return display.plot(ax, line_kw=line_kw, fill_between_kw=fill_between_kw)

@@ -1,0 +1,269 @@
+"""adaptation_curve and AdaptationCurveDisplay: held-out task scores against shots."""
+
+import sys
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from metasklearn import MetaEstimator
+from metasklearn._adaptation_curve import _nested_supports
+from metasklearn.datasets import make_linear_tasks
+from metasklearn.hyperparams import LearnedDefault
+from metasklearn.init import GaussianPrior
+from metasklearn.model_selection import AdaptationCurveDisplay, adaptation_curve
+
+
+@pytest.fixture(scope="module")
+def linear():
+    return make_linear_tasks(n_tasks=12, n_samples=30, random_state=0)
+
+
+def _meta():
+    return MetaEstimator(Ridge(), init=GaussianPrior())
+
+
+def test_supports_are_nested_exact_per_task_and_share_one_query(blobs):
+    X, y, groups = blobs
+    shots = np.array([1, 2, 4])
+    for per_class, labels in [(False, None), (True, y)]:
+        masks, is_query = _nested_supports(X, labels, groups, shots, per_class, 0)
+        for k, mask in zip(shots, masks):
+            assert not (mask & is_query).any()
+            counts = (np.bincount(groups[mask], minlength=6) if labels is None
+                      else np.bincount(groups[mask] * 3 + y[mask], minlength=18))
+            assert (counts == k).all()
+        # Nested: a smaller support set lies inside every larger one.
+        assert not (masks[0] & ~masks[1]).any() and not (masks[1] & ~masks[2]).any()
+        # The query set is everything outside the largest support set.
+        np.testing.assert_array_equal(is_query, ~masks[-1])
+    first, _ = _nested_supports(X, None, groups, shots, False, 0)
+    again, _ = _nested_supports(X, None, groups, shots, False, 0)
+    other, _ = _nested_supports(X, None, groups, shots, False, 1)
+    assert all((a == b).all() for a, b in zip(first, again))
+    assert not (first[0] == other[0]).all()
+
+
+def test_each_score_is_that_of_adapting_on_its_support_and_scoring_its_query(linear):
+    X, y, groups = linear
+    shots = [2, 6]
+    result = adaptation_curve(_meta(), X, y, groups, shots=shots, cv=3, random_state=5)
+    masks, is_query = _nested_supports(X, None, groups, np.array(shots), False, 5)
+    splits = list(GroupKFold(3).split(X, y, groups))
+    train, test = splits[1]
+    fitted = _meta().set_params(refit=False).fit(X[train], y[train], groups=groups[train])
+    pooled = Ridge().fit(X[train], y[train])
+    for task in np.unique(groups[test])[:2]:
+        j = np.flatnonzero(result.tasks == task)[0]
+        assert result.split[j] == 1
+        query = (groups == task) & is_query
+        for i, mask in enumerate(masks):
+            support = (groups == task) & mask
+            expected = fitted.adapt(X[support], y[support]).score(X[query], y[query])
+            assert result.scores["meta"][i, j] == pytest.approx(expected, abs=1e-12)
+            scratch = Ridge().fit(X[support], y[support]).score(X[query], y[query])
+            assert result.scores["scratch"][i, j] == pytest.approx(scratch, abs=1e-12)
+            assert result.scores["pooled"][i, j] == pytest.approx(
+                pooled.score(X[query], y[query]), abs=1e-12)
+
+
+def test_a_learned_prior_beats_scratch_at_few_shots_and_the_gap_closes(linear):
+    X, y, groups = linear
+    result = adaptation_curve(_meta(), X, y, groups, shots=[2, 20], cv=4)
+    meta, scratch = result.scores["meta"].mean(axis=1), result.scores["scratch"].mean(axis=1)
+    # Measured 0.785 against -0.393 from 2 rows of a 5-feature regression, and
+    # 0.963 against 0.955 from 20 rows.
+    assert meta[0] > 0.7 and scratch[0] < 0.0
+    assert meta[1] > 0.9 and abs(meta[1] - scratch[1]) < 0.05
+    # The pooled model does not adapt: the same query rows give the same score.
+    assert (result.scores["pooled"] == result.scores["pooled"][0]).all()
+    assert result.score_name == "R²"
+    np.testing.assert_array_equal(np.sort(result.tasks), np.unique(groups))
+    assert result.scores["meta"].shape == (2, 12)
+
+
+def test_classification_per_class_scratch_keeps_the_base_settings(blobs):
+    X, y, groups = blobs
+    # The base's own C is poor; the learned default picks C=1, scratch keeps 0.001.
+    meta = MetaEstimator(LogisticRegression(C=0.001),
+                         hyperparams=LearnedDefault({"C": [0.001, 1.0]}))
+    result = adaptation_curve(meta, X, y, groups, shots=[3, 1], per_class=True, cv=3,
+                              baselines=["scratch"], random_state=2)
+    np.testing.assert_array_equal(result.shots, [1, 3])
+    assert set(result.scores) == {"meta", "scratch"}
+    assert result.score_name == "accuracy" and result.per_class
+    for scores in result.scores.values():
+        assert scores.shape == (2, 6)
+        # Accuracy on 30 - 9 = 21 query rows of each task: multiples of 1/21.
+        np.testing.assert_allclose(scores * 21, np.round(scores * 21), atol=1e-9)
+    masks, is_query = _nested_supports(X, y, groups, np.array([1, 3]), True, 2)
+    task = result.tasks[0]
+    support, query = (groups == task) & masks[1], (groups == task) & is_query
+    scratch = LogisticRegression(C=0.001).fit(X[support], y[support])
+    assert result.scores["scratch"][1, 0] == scratch.score(X[query], y[query])
+    learned = LogisticRegression(C=1.0).fit(X[support], y[support])
+    assert result.scores["meta"][1, 0] == learned.score(X[query], y[query])
+    assert not np.array_equal(result.scores["meta"], result.scores["scratch"])
+
+
+def test_n_jobs_does_not_change_the_result(linear):
+    X, y, groups = linear
+    one = adaptation_curve(_meta(), X, y, groups, shots=[2, 4], cv=3, n_jobs=1)
+    two = adaptation_curve(_meta(), X, y, groups, shots=[2, 4], cv=3, n_jobs=2)
+    np.testing.assert_array_equal(one.tasks, two.tasks)
+    for name in one.scores:
+        np.testing.assert_array_equal(one.scores[name], two.scores[name])
+
+
+@pytest.mark.parametrize("routing_on", [False, True])
+def test_a_pipeline_scratch_refits_its_transformers_on_the_support_rows(
+        linear, routing_on, request):
+    if routing_on:
+        request.getfixturevalue("routing")
+    X, y, groups = linear
+    X = X * 100 + 7  # so scaling matters
+    pipe = make_pipeline(StandardScaler(), _meta())
+    result = adaptation_curve(pipe, X, y, groups, shots=[3], cv=2, random_state=1)
+    masks, is_query = _nested_supports(X, None, groups, np.array([3]), False, 1)
+    j = 0
+    task = result.tasks[j]
+    support, query = (groups == task) & masks[0], (groups == task) & is_query
+    scratch = make_pipeline(StandardScaler(), Ridge()).fit(X[support], y[support])
+    assert result.scores["scratch"][0, j] == pytest.approx(scratch.score(X[query], y[query]))
+    assert result.scores["meta"].mean() > result.scores["scratch"].mean() + 0.5
+
+
+def test_the_users_estimator_is_not_fitted_or_changed(linear):
+    X, y, groups = linear
+    meta = _meta()
+    adaptation_curve(meta, X, y, groups, shots=[2], cv=2, baselines=())
+    assert meta.refit is True and not hasattr(meta, "init_")
+
+
+def test_bad_input_is_refused_with_the_fix(linear):
+    X, y, groups = linear
+    kfold = KFold(3, shuffle=True, random_state=0)
+    with pytest.raises(ValueError, match="both sides.*GroupKFold"), \
+            pytest.warns(UserWarning, match="groups parameter is ignored by KFold"):
+        adaptation_curve(_meta(), X, y, groups, shots=[2], cv=kfold)
+    with pytest.raises(TypeError, match="must have adapt.*MetaEstimator\\(Ridge"):
+        adaptation_curve(Ridge(), X, y, groups)
+    with pytest.raises(ValueError, match="needs the task id"):
+        adaptation_curve(_meta(), X, y, None)
+    for shots in ([], [0], [1.5], True, [2, 2]):
+        with pytest.raises(ValueError, match="shots must"):
+            adaptation_curve(_meta(), X, y, groups, shots=shots)
+    for baselines in (["oracle"], [("tuned", "Ridge")], [("tuned", Ridge(), 1)]):
+        with pytest.raises(ValueError, match="Each baseline must be one of"):
+            adaptation_curve(_meta(), X, y, groups, baselines=baselines)
+    for baselines in (["scratch", "scratch"], [("meta", Ridge())],
+                      ["pooled", ("pooled", Ridge())]):
+        with pytest.raises(ValueError, match="distinct and not 'meta'"):
+            adaptation_curve(_meta(), X, y, groups, baselines=baselines)
+    with pytest.raises(ValueError, match="between 2 and 12 folds"):
+        adaptation_curve(_meta(), X, y, groups, cv=1)
+    with pytest.raises(ValueError, match="Expected `cv` as an integer"):
+        adaptation_curve(_meta(), X, y, groups, cv="tasks")
+    with pytest.raises(ValueError, match="30 rows.*shots=30"):
+        adaptation_curve(_meta(), X, y, groups, shots=[2, 30])
+
+
+class _Adapter(Ridge):
+    def fit(self, X, y, groups=None):
+        return super().fit(X, y)
+
+    def adapt(self, X, y):
+        return Ridge().fit(X, y)
+
+
+def test_baselines_need_a_meta_estimator_but_the_curve_does_not(linear):
+    X, y, groups = linear
+    with pytest.raises(TypeError, match="baselines=\\(\\)"):
+        adaptation_curve(_Adapter(), X, y, groups, shots=[4], cv=2)
+    splits = list(GroupKFold(2).split(X, y, groups))  # an iterable of splits works as cv
+    result = adaptation_curve(_Adapter(), X, y, groups, shots=[4], cv=splits, baselines=())
+    assert set(result.scores) == {"meta"}
+    # An adapter that refits Ridge on the support rows is the scratch baseline.
+    scratch = adaptation_curve(_meta(), X, y, groups, shots=[4], cv=2, baselines=["scratch"])
+    np.testing.assert_allclose(result.scores["meta"], scratch.scores["scratch"])
+
+
+def test_a_baseline_of_ones_own_is_fitted_on_the_support_rows(linear):
+    X, y, groups = linear
+    tuned = GridSearchCV(Ridge(), {"alpha": [0.01, 100.0]}, cv=2)
+    result = adaptation_curve(_meta(), X, y, groups, shots=[4, 8], cv=3, random_state=3,
+                              baselines=[("tuned", tuned), "pooled"])
+    assert list(result.scores) == ["meta", "tuned", "pooled"]
+    masks, is_query = _nested_supports(X, None, groups, np.array([4, 8]), False, 3)
+    task = result.tasks[-1]
+    query = (groups == task) & is_query
+    for i, mask in enumerate(masks):
+        support = (groups == task) & mask
+        expected = clone(tuned).fit(X[support], y[support]).score(X[query], y[query])
+        assert result.scores["tuned"][i, -1] == pytest.approx(expected, abs=1e-12)
+    assert not hasattr(tuned, "best_params_")  # the user's search is cloned, not fitted
+
+
+# The Display ---------------------------------------------------------------
+
+@pytest.fixture
+def pyplot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_display_draws_the_mean_and_its_95_percent_band(pyplot):
+    scores = {"meta": np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]]),
+              "scratch": np.array([[0.0, 0.0, 3.0], [1.0, 2.0, 3.0]])}
+    display = AdaptationCurveDisplay(shots=[1, 5], scores=scores, score_name="R²").plot()
+    np.testing.assert_allclose(display.lines_["meta"].get_ydata(), [2.0, 4.0])
+    np.testing.assert_allclose(display.lines_["scratch"].get_ydata(), [1.0, 2.0])
+    band = display.fill_between_["meta"].get_paths()[0].vertices[:, 1]
+    half = 1.96 * 1.0 / np.sqrt(3)  # sd 1 over 3 tasks at 1 shot, 0 at 5
+    assert band.min() == pytest.approx(2.0 - half) and band.max() == pytest.approx(4.0)
+    assert [t.get_text() for t in display.ax_.get_legend().get_texts()] == [
+        "meta-learned", "scratch"]
+    assert display.ax_.get_xlabel() == "shots per task"
+    assert display.ax_.get_ylabel() == "R²"
+    assert display.ax_.get_xscale() == "linear"
+    assert display.figure_ is display.ax_.figure
+
+
+def test_display_uses_a_log_axis_over_an_order_of_magnitude_and_the_given_axes(pyplot):
+    _, ax = pyplot.subplots()
+    scores = {"meta": np.ones((2, 4))}
+    display = AdaptationCurveDisplay(shots=[1, 10], scores=scores, per_class=True).plot(
+        ax, line_kw={"linestyle": "--"})
+    assert display.ax_ is ax and ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "shots per class" and ax.get_ylabel() == "score"
+    assert display.lines_["meta"].get_linestyle() == "--"
+
+
+def test_display_from_estimator_plots_the_curve(linear, pyplot):
+    X, y, groups = linear
+    display = AdaptationCurveDisplay.from_estimator(_meta(), X, y, groups, shots=[2, 6], cv=3)
+    result = adaptation_curve(_meta(), X, y, groups, shots=[2, 6], cv=3)
+    for name, scores in result.scores.items():
+        np.testing.assert_allclose(display.lines_[name].get_ydata(), scores.mean(axis=1))
+    assert display.ax_.get_ylabel() == "R²"
+
+
+def test_display_refuses_scores_of_the_wrong_shape(pyplot):
+    display = AdaptationCurveDisplay(shots=[1, 2, 3], scores={"meta": np.ones((2, 5))})
+    with pytest.raises(ValueError, match="one row per shot count \\(3\\)"):
+        display.plot()
+
+
+def test_display_without_matplotlib_names_the_fix(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    display = AdaptationCurveDisplay(shots=[1], scores={"meta": np.ones((1, 2))})
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        display.plot()
