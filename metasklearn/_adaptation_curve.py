@@ -58,8 +58,9 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
         Task id of each row.
     shots : array-like of int, default=(1, 2, 5, 10)
         Support rows per held-out task, or per class of it if ``per_class``;
-        distinct values, in any order. Each task needs more rows (of each
-        class) than the largest.
+        distinct values, in any order. Each held-out task needs more rows
+        (of each class) than the largest; tasks only ever used for
+        meta-training may be smaller.
     per_class : bool, default=False
         Count ``shots`` per class (N-way K-shot); otherwise the support set
         of a classification task is stratified, one row of each class at
@@ -132,7 +133,10 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
     labels = y if is_classifier(final) else None
     if _needs_base(baselines):
         _base_of(estimator)  # fail before any fit if there is no base estimator
-    supports, is_query = _nested_supports(X, labels, groups, shots, per_class, random_state)
+    # Only held-out tasks are split, so a small task used only in meta-training is no obstacle.
+    held_out = np.unique(np.concatenate([test for _, test in splits]))
+    supports, is_query = _nested_supports(X, labels, groups, shots, per_class, random_state,
+                                          rows=held_out)
 
     results = Parallel(n_jobs=n_jobs)(
         delayed(_score_split)(estimator, X, y, groups, train, test, supports, is_query,
@@ -225,25 +229,26 @@ def _task_splits(cv, X, y, groups):
     return splits
 
 
-def _nested_supports(X, labels, groups, shots, per_class, random_state):
+def _nested_supports(X, labels, groups, shots, per_class, random_state, rows=None):
     """Support rows of each shot count (a boolean mask per entry of ``shots``) and the query.
 
-    The largest support set is drawn as :class:`SupportQuerySplit` draws it
-    (with its checks of every task); each smaller one is drawn by it again,
-    from the rows of the next larger one.
+    Only the tasks of ``rows`` (positions; ``None``: all) are split. The
+    largest support set is drawn as :class:`SupportQuerySplit` draws it (with
+    its checks of every task); each smaller one is drawn by it again, from
+    the rows of the next larger one.
     """
     seeds = check_random_state(random_state).randint(_MAX_SEED, size=shots.shape[0])
     masks = []
-    support = None
+    support = np.arange(groups.shape[0]) if rows is None else rows
+    query = None
     for k, seed in zip(shots[::-1], seeds[::-1]):
         splitter = SupportQuerySplit(int(k), per_class=per_class, random_state=seed)
-        if support is None:
-            support, query = next(splitter.split(X, labels, groups))
-        else:
-            inner, _ = next(splitter.split(
-                _safe_indexing(X, support), None if labels is None else labels[support],
-                groups[support]))
-            support = support[inner]
+        inner, outer = next(splitter.split(
+            _safe_indexing(X, support), None if labels is None else labels[support],
+            groups[support]))
+        if query is None:
+            query = support[outer]
+        support = support[inner]
         mask = np.zeros(groups.shape[0], dtype=bool)
         mask[support] = True
         masks.append(mask)

@@ -110,6 +110,22 @@ def test_classification_per_class_scratch_keeps_the_base_settings(blobs):
     assert not np.array_equal(result.scores["meta"], result.scores["scratch"])
 
 
+def test_only_held_out_tasks_need_more_rows_than_the_shots(linear):
+    X, y, groups = linear
+    small = np.isin(groups, [0, 1]) & (np.arange(groups.shape[0]) % 30 < 25)
+    X, y, groups = X[~small], y[~small], groups[~small]  # tasks 0 and 1 keep 5 rows
+    big = np.flatnonzero(groups >= 6)
+    splits = [(np.flatnonzero(groups < 6), big)]
+    result = adaptation_curve(_meta(), X, y, groups, shots=[2, 10], cv=splits)
+    np.testing.assert_array_equal(result.tasks, np.arange(6, 12))
+    masks, is_query = _nested_supports(X, None, groups, np.array([2, 10]), False, 0, rows=big)
+    assert not (masks[1] | is_query)[groups < 6].any()
+    assert (np.bincount(groups[masks[1]])[6:] == 10).all()
+    with pytest.raises(ValueError, match="Task 0 has 5 rows.*shots=10"):
+        adaptation_curve(_meta(), X, y, groups, shots=[2, 10],
+                         cv=[(big, np.flatnonzero(groups < 6))])
+
+
 def test_n_jobs_does_not_change_the_result(linear):
     X, y, groups = linear
     one = adaptation_curve(_meta(), X, y, groups, shots=[2, 4], cv=3, n_jobs=1)
