@@ -111,6 +111,9 @@ class AdaptationCurveDisplay:
         # As LearningCurveDisplay: a log axis once the sizes span an order of magnitude.
         if shots.max() / shots.min() >= 10:
             ax.set_xscale("log")
+        # The shot counts themselves as ticks: a log axis would label powers of ten.
+        ax.set_xticks(shots, labels=[str(k) for k in shots.tolist()])
+        ax.minorticks_off()
         ax.set_xlabel(f"shots per {'class' if self.per_class else 'task'}")
         ax.set_ylabel(self.score_name or "score")
         ax.legend()

@@ -259,6 +259,8 @@ def test_display_uses_a_log_axis_over_an_order_of_magnitude_and_the_given_axes(p
     display = AdaptationCurveDisplay(shots=[1, 10], scores=scores, per_class=True).plot(
         ax, line_kw={"linestyle": "--"})
     assert display.ax_ is ax and ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10"]
+    assert len(ax.xaxis.get_minorticklocs()) == 0
     assert ax.get_xlabel() == "shots per class" and ax.get_ylabel() == "score"
     assert display.lines_["meta"].get_linestyle() == "--"
 
