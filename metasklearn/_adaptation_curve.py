@@ -1,17 +1,19 @@
 """Adaptation curves: held-out task scores against shots, beside scratch and pooled."""
 
+from copy import deepcopy
 from numbers import Integral
 
 import numpy as np
 import sklearn
-from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import GroupKFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing, check_consistent_length, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._adapting import _adapt_or_fit
+from ._seeding import seeded_clone
 from ._validation import check_groups, task_indices
 from .tasks import SupportQuerySplit
 
@@ -19,7 +21,7 @@ BASELINES = ("scratch", "pooled")
 _MAX_SEED = np.iinfo(np.int32).max
 
 
-def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=False,
+def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
                      baselines=BASELINES, cv=5, scoring=None, n_jobs=None, random_state=0):
     """Score on held-out tasks against the number of shots, beside the baselines.
 
@@ -56,11 +58,13 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
         Targets.
     groups : array-like of shape (n_samples,)
         Task id of each row.
-    shots : array-like of int, default=(1, 2, 5, 10)
+    shots : array-like of int, default=None
         Support rows per held-out task, or per class of it if ``per_class``;
-        distinct values, in any order. Each held-out task needs more rows
-        (of each class) than the largest; tasks only ever used for
-        meta-training may be smaller.
+        distinct values, in any order. ``None`` is 1, 2, 5 and 10, times the
+        largest number of classes of a held-out task for a classifier with
+        ``per_class=False`` (a stratified support set holds every class).
+        Each held-out task needs more rows (of each class) than the largest;
+        tasks only ever used for meta-training may be smaller.
     per_class : bool, default=False
         Count ``shots`` per class (N-way K-shot); otherwise the support set
         of a classification task is stratified, one row of each class at
@@ -70,19 +74,23 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
         Baselines scored beside the meta-estimator; may be empty. A pair's
         estimator gets the task's rows as given (put any preprocessing in
         it), and its name must differ from ``"meta"`` and the others.
-    cv : int, cross-validation generator or iterable, default=5
+    cv : int, cross-validation generator, iterable or None, default=5
         Split of the tasks; an int is the number of folds of
-        :class:`~sklearn.model_selection.GroupKFold`, an iterable yields
-        ``(train, test)`` row positions. The splitter must keep
-        every task on one side (``GroupKFold``, ``GroupShuffleSplit``,
-        ``LeaveOneGroupOut``); one that splits a task is refused.
+        :class:`~sklearn.model_selection.GroupKFold` (``None``: 5 folds),
+        an iterable yields ``(train, test)`` row positions. The splitter
+        must keep every task whole on one side (``GroupKFold``,
+        ``GroupShuffleSplit``, ``LeaveOneGroupOut``); one that splits a
+        task, or holds out only some of its rows, is refused.
     scoring : str or callable, default=None
-        Metric on the query rows (greater is better); ``None`` uses each
+        One metric on the query rows (greater is better): a scorer name or
+        a scorer such as ``make_scorer`` gives; ``None`` uses each
         learner's ``score`` (accuracy or R²).
     n_jobs : int, default=None
         Splits run in parallel through joblib.
     random_state : int, RandomState instance or None, default=0
-        Seeds the support/query splits (not the estimators: set their own
+        Seeds the support/query splits (not the estimators: the scratch and
+        pooled baselines are seeded as the meta-estimator seeds its base
+        estimator, by its ``random_state``; set your own baselines'
         ``random_state`` for repeatable fits).
 
     Returns
@@ -93,7 +101,8 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
         order); ``split``, the index of the split that held each out;
         ``scores``, a dict from ``"meta"`` and each baseline to an ndarray
         of shape (n_shots, n_tasks); ``per_class``; and ``score_name``
-        (``scoring`` if a str, else "accuracy" or "R²" for ``None``).
+        (``scoring`` if a str; for ``None`` "accuracy" or "R²" where the
+        learner's ``score`` is scikit-learn's, else "score").
 
     See Also
     --------
@@ -119,8 +128,17 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
     pooled   [0.76 0.76 0.76]
     """
     final = _final_step(estimator)
-    shots = _check_shots(shots)
+    if shots is not None:
+        shots = _check_shots(shots)
     baselines = _check_baselines(baselines)
+    _check_scoring_arg(scoring)
+    if per_class and not is_classifier(final):
+        # SupportQuerySplit would ask to pass class labels y, which were passed.
+        base = final._base_estimator() if hasattr(final, "_base_estimator") else final
+        raise ValueError(
+            f"per_class=True counts shots per class, but {type(base).__name__} is not a "
+            "classifier, so y holds no classes. Use per_class=False for a regressor."
+        )
     if groups is None:
         raise ValueError(
             "adaptation_curve needs the task id of each row (groups): it holds out whole "
@@ -135,6 +153,11 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
         _base_of(estimator)  # fail before any fit if there is no base estimator
     # Only held-out tasks are split, so a small task used only in meta-training is no obstacle.
     held_out = np.unique(np.concatenate([test for _, test in splits]))
+    if shots is None:
+        shots = np.array([1, 2, 5, 10])
+        if labels is not None and not per_class:
+            _, rows_of = task_indices(groups[held_out])
+            shots *= max(np.unique(labels[held_out][rows]).shape[0] for rows in rows_of)
     supports, is_query = _nested_supports(X, labels, groups, shots, per_class, random_state,
                                           rows=held_out)
 
@@ -148,16 +171,32 @@ def adaptation_curve(estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=
     scores = {name: np.hstack([by_name[name] for _, by_name in results])
               for name in ("meta", *baselines)}
     if scoring is None:
-        score_name = "accuracy" if is_classifier(final) else "R²"
+        score_name = _default_score_name(final)
     else:
         score_name = scoring if isinstance(scoring, str) else "score"
     return Bunch(shots=shots, tasks=tasks, split=split, scores=scores, per_class=per_class,
                  score_name=score_name)
 
 
+def _default_score_name(final):
+    """What the learners' own ``score`` measures: accuracy, R², or "score" if their own."""
+    learner = final._base_estimator() if hasattr(final, "_base_estimator") else final
+    if isinstance(learner, Pipeline):
+        learner = learner.steps[-1][1]  # Pipeline.score is its last step's
+    # PoissonRegressor, for one, overrides score with D²: only the mixins' are known.
+    method = getattr(type(learner), "score", None)
+    return {ClassifierMixin.score: "accuracy", RegressorMixin.score: "R²"}.get(method, "score")
+
+
 def _final_step(estimator):
     """The meta-estimator at the end of ``estimator``, or a TypeError naming the fix."""
     final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    if isinstance(final, Pipeline):
+        raise TypeError(
+            "adaptation_curve takes a MetaEstimator or a Pipeline whose last step is one, "
+            "not a Pipeline nested in a Pipeline; flatten it: "
+            "make_pipeline(*transformers, meta_estimator)."
+        )
     if not hasattr(final, "adapt"):
         raise TypeError(
             "adaptation_curve compares a meta-estimator's adapt with baselines, so the "
@@ -180,6 +219,18 @@ def _check_shots(shots):
     if np.unique(values).shape[0] != values.shape[0]:
         raise ValueError(f"shots must not repeat a value; got {shots!r}.")
     return np.sort(values)
+
+
+def _check_scoring_arg(scoring):
+    """Refuse, before any fit, a scoring that is not one metric."""
+    if isinstance(scoring, str):
+        get_scorer(scoring)  # an unknown name gets scikit-learn's list of the valid ones
+    elif scoring is not None and not callable(scoring):
+        raise ValueError(
+            "scoring must be one metric: a scorer name such as 'r2', a callable scorer "
+            f"(make_scorer) or None; got {scoring!r}. For several metrics, call "
+            "adaptation_curve once per metric."
+        )
 
 
 def _check_baselines(baselines):
@@ -207,6 +258,8 @@ def _check_baselines(baselines):
 
 def _task_splits(cv, X, y, groups):
     """(train, test) row positions of each split, checked to keep every task whole."""
+    if cv is None:
+        cv = 5  # scikit-learn's default number of folds, split by task as an int is
     if isinstance(cv, Integral) and not isinstance(cv, bool):
         n_tasks = np.unique(groups).shape[0]
         if not 2 <= cv <= n_tasks:
@@ -225,6 +278,17 @@ def _task_splits(cv, X, y, groups):
                 f"Split {k} of cv={cv!r} puts rows of task(s) {shared[:5].tolist()} on "
                 "both sides. An adaptation curve scores tasks never seen in fit: use a "
                 "splitter that keeps tasks whole, such as GroupKFold or GroupShuffleSplit."
+            )
+        # A task held out in part would be scored on the supports' rows that are in
+        # test: fewer shots than reported, or none.
+        held_out = np.unique(groups[test])
+        left_out = np.setdiff1d(np.flatnonzero(np.isin(groups, held_out)), test)
+        if left_out.size:
+            raise ValueError(
+                f"Split {k} of cv={cv!r} holds out only some rows of task(s) "
+                f"{np.unique(groups[left_out])[:5].tolist()}. An adaptation curve draws "
+                "each held-out task's support and query rows from all of its rows: put "
+                "every row of a held-out task in test, as GroupKFold does."
             )
     return splits
 
@@ -316,7 +380,12 @@ def _base_of(estimator):
             f"The baselines are fits of the base estimator, which {type(final).__name__} "
             "does not name; use a MetaEstimator, or pass baselines=()."
         )
-    base = clone(final._base_estimator())
+    # Seeded as MetaEstimator.fit seeds the base estimator, so a fixed random_state
+    # fixes the baselines too (the same for every split and any n_jobs). A copy of a
+    # RandomState instance: the user's own is not advanced.
+    random_state = getattr(final, "random_state", None)
+    base = seeded_clone(final._base_estimator(), random_state,
+                        check_random_state(deepcopy(random_state)))
     if not isinstance(estimator, Pipeline):
         return base
     return clone(estimator).set_params(**{estimator.steps[-1][0]: base})

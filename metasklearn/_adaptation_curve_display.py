@@ -1,5 +1,7 @@
 """AdaptationCurveDisplay: the adaptation curve as a plot, in scikit-learn's Display style."""
 
+import warnings
+
 import numpy as np
 
 from ._adaptation_curve import BASELINES, adaptation_curve
@@ -12,7 +14,9 @@ class AdaptationCurveDisplay:
 
     One line per method (the meta-estimator and each baseline): the mean
     over held-out tasks of the query score at each shot count, with a band
-    of its 95 % interval (1.96 standard errors over tasks). Build it with
+    of its 95 % interval (1.96 standard errors over tasks, each column of
+    ``scores`` counted as one task: a task held out by several splits, as
+    ``GroupShuffleSplit`` may, narrows the band too much). Build it with
     :meth:`from_estimator`, or from a result of :func:`adaptation_curve`
     with :meth:`from_result`. Needs matplotlib.
 
@@ -99,6 +103,16 @@ class AdaptationCurveDisplay:
                     f"scores[{name!r}] must have one row per shot count ({shots.shape[0]}) "
                     f"and one column per task; got shape {scores.shape}."
                 )
+            undefined = np.isnan(scores).any(axis=1)
+            if undefined.any():
+                # A NaN mean is not drawn; the point would vanish without a word.
+                warnings.warn(
+                    f"scores[{name!r}] holds NaN at shots {shots[undefined].tolist()}, so "
+                    "its mean there is NaN and not drawn. A score undefined on a task's "
+                    "query rows is NaN (R² on one row): give each task two query rows or "
+                    "more, use another scoring, or drop those tasks' columns.",
+                    UserWarning,
+                )
             mean = scores.mean(axis=1)
             n_tasks = scores.shape[1]
             sem = scores.std(axis=1, ddof=1) / np.sqrt(n_tasks) if n_tasks > 1 else 0 * mean
@@ -121,7 +135,7 @@ class AdaptationCurveDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, groups, *, shots=(1, 2, 5, 10), per_class=False,
+    def from_estimator(cls, estimator, X, y, groups, *, shots=None, per_class=False,
                        baselines=BASELINES, cv=5, scoring=None, n_jobs=None, random_state=0,
                        ax=None, line_kw=None, fill_between_kw=None):
         """Compute the adaptation curve (:func:`adaptation_curve`) and plot it.
@@ -136,14 +150,16 @@ class AdaptationCurveDisplay:
             Targets.
         groups : array-like of shape (n_samples,)
             Task id of each row.
-        shots : array-like of int, default=(1, 2, 5, 10)
-            Support rows per held-out task (per class if ``per_class``).
+        shots : array-like of int, default=None
+            Support rows per held-out task (per class if ``per_class``);
+            ``None`` as in :func:`adaptation_curve`.
         per_class : bool, default=False
             Count ``shots`` per class.
-        baselines : sequence of {"scratch", "pooled"}, default=("scratch", "pooled")
-            Baselines beside the meta-estimator.
-        cv : int or cross-validation generator, default=5
-            Split of the tasks (an int: ``GroupKFold``).
+        baselines : sequence of "scratch", "pooled" or (name, estimator), \
+                default=("scratch", "pooled")
+            Baselines beside the meta-estimator (see :func:`adaptation_curve`).
+        cv : int, cross-validation generator, iterable or None, default=5
+            Split of the tasks (an int: ``GroupKFold``; see :func:`adaptation_curve`).
         scoring : str or callable, default=None
             Metric on the query rows; ``None`` uses each learner's ``score``.
         n_jobs : int, default=None

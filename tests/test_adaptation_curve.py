@@ -4,11 +4,12 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import ExtraTreeRegressor
 
 from metasklearn import MetaEstimator
 from metasklearn._adaptation_curve import _nested_supports
@@ -188,6 +189,100 @@ def test_bad_input_is_refused_with_the_fix(linear):
         adaptation_curve(_meta(), X, y, groups, shots=[2, 30])
 
 
+def test_cv_none_is_five_folds_by_task_as_in_scikit_learn(linear):
+    X, y, groups = linear
+    # cv=None is scikit-learn's 5-fold default; it must not become a KFold that splits tasks.
+    none = adaptation_curve(_meta(), X, y, groups, shots=[2], cv=None)
+    five = adaptation_curve(_meta(), X, y, groups, shots=[2], cv=5)
+    np.testing.assert_array_equal(none.tasks, five.tasks)
+    np.testing.assert_array_equal(none.scores["meta"], five.scores["meta"])
+
+
+def test_a_split_holding_out_only_part_of_a_task_is_refused(linear):
+    X, y, groups = linear
+    position = np.arange(groups.shape[0]) % 30
+    # The last 5 rows of every held-out task in neither side: some supports would lose rows.
+    splits = [(train, test[position[test] < 25])
+              for train, test in GroupKFold(3).split(X, y, groups)]
+    with pytest.raises(ValueError, match="only some rows of task.*every row of a held-out"):
+        adaptation_curve(_meta(), X, y, groups, shots=[2, 5], cv=splits)
+
+
+class _Unfittable(_meta().__class__):
+    def fit(self, X, y, groups=None):
+        raise AssertionError("fitted before the scoring was checked")
+
+
+def test_scoring_is_checked_before_any_fit(linear):
+    X, y, groups = linear
+    for scoring in (["r2"], {"r2": "r2"}):
+        with pytest.raises(ValueError, match="scoring must be one metric"):
+            adaptation_curve(_Unfittable(Ridge()), X, y, groups, shots=[2], cv=2,
+                             scoring=scoring)
+    with pytest.raises(ValueError, match="'r3' is not a valid scoring value"):
+        adaptation_curve(_Unfittable(Ridge()), X, y, groups, shots=[2], cv=2, scoring="r3")
+
+
+def test_per_class_with_a_regressor_says_it_is_not_a_classifier(linear):
+    X, y, groups = linear
+    y = np.round(y).astype(int)  # integer-valued, but Ridge makes it a regression target
+    with pytest.raises(ValueError, match="Ridge is not a classifier.*per_class=False"):
+        adaptation_curve(MetaEstimator(Ridge()), X, y, groups, shots=[2], per_class=True)
+
+
+def test_a_seeded_meta_estimator_makes_the_baselines_repeatable(linear):
+    X, y, groups = linear
+    meta = MetaEstimator(ExtraTreeRegressor(), random_state=0)
+    one = adaptation_curve(meta, X, y, groups, shots=[3, 8], cv=3, n_jobs=1)
+    two = adaptation_curve(meta, X, y, groups, shots=[3, 8], cv=3, n_jobs=2)
+    for name in one.scores:
+        np.testing.assert_array_equal(one.scores[name], two.scores[name])
+    assert meta.estimator.random_state is None  # seeded clones, not the user's tree
+    # A RandomState instance is copied, not advanced.
+    rng = np.random.RandomState(0)
+    state = rng.get_state()[1].copy()
+    adaptation_curve(MetaEstimator(ExtraTreeRegressor(), random_state=rng), X, y, groups,
+                     shots=[3], cv=2)
+    np.testing.assert_array_equal(rng.get_state()[1], state)
+
+
+def test_the_score_name_is_not_r2_where_the_learner_scores_otherwise(linear):
+    X, y, groups = linear
+    # PoissonRegressor.score is D², not R²: the axis must not claim R².
+    result = adaptation_curve(MetaEstimator(PoissonRegressor()), X, np.exp(y / 10), groups,
+                              shots=[5], cv=2, baselines=())
+    assert result.score_name == "score"
+    pipe = make_pipeline(StandardScaler(), MetaEstimator(make_pipeline(StandardScaler(),
+                                                                       LogisticRegression())))
+    y_class = (y > np.median(y)).astype(int)
+    assert adaptation_curve(pipe, X, y_class, groups, shots=[5], cv=2,
+                            baselines=()).score_name == "accuracy"
+
+
+def test_default_shots_give_every_stratified_support_each_class(linear):
+    X, y, groups = linear
+    y_class = (y > np.median(y)).astype(int)
+    meta = MetaEstimator(LogisticRegression())
+    binary = adaptation_curve(meta, X, y_class, groups, cv=2, baselines=())
+    np.testing.assert_array_equal(binary.shots, [2, 4, 10, 20])
+    keep = ~np.isin(groups, [0, 6, 11])  # tasks with 10 rows or fewer of a class
+    per_class = adaptation_curve(meta, X[keep], y_class[keep], groups[keep], per_class=True,
+                                 cv=2, baselines=())
+    np.testing.assert_array_equal(per_class.shots, [1, 2, 5, 10])
+    regression = adaptation_curve(_meta(), X, y, groups, cv=2, baselines=())
+    np.testing.assert_array_equal(regression.shots, [1, 2, 5, 10])
+    y_class[::30] = 2  # a third class in every task: 3, 6, 15 and 30 rows, too many
+    with pytest.raises(ValueError, match="has 30 rows.*shots=30"):
+        adaptation_curve(meta, X, y_class, groups, cv=2, baselines=())
+
+
+def test_a_nested_pipeline_is_refused_with_the_flat_form(linear):
+    X, y, groups = linear
+    nested = make_pipeline(StandardScaler(), make_pipeline(StandardScaler(), _meta()))
+    with pytest.raises(TypeError, match="nested in a Pipeline.*make_pipeline"):
+        adaptation_curve(nested, X, y, groups)
+
+
 class _Adapter(Ridge):
     def fit(self, X, y, groups=None):
         return super().fit(X, y)
@@ -285,3 +380,10 @@ def test_display_without_matplotlib_names_the_fix(monkeypatch):
     display = AdaptationCurveDisplay(shots=[1], scores={"meta": np.ones((1, 2))})
     with pytest.raises(ImportError, match="pip install matplotlib"):
         display.plot()
+
+
+def test_display_warns_when_a_nan_score_hides_a_point(pyplot):
+    scores = {"meta": np.array([[0.5, np.nan], [0.7, 0.8]]), "scratch": np.ones((2, 2))}
+    with pytest.warns(UserWarning, match="scores\\['meta'\\] holds NaN at shots \\[1\\]"):
+        display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot()
+    assert np.isnan(display.lines_["meta"].get_ydata()[0])
