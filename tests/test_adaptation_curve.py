@@ -183,7 +183,7 @@ def test_bad_input_is_refused_with_the_fix(linear):
             adaptation_curve(_meta(), X, y, groups, baselines=baselines)
     with pytest.raises(ValueError, match="between 2 and 12 folds"):
         adaptation_curve(_meta(), X, y, groups, cv=1)
-    with pytest.raises(ValueError, match="Expected `cv` as an integer"):
+    with pytest.raises(ValueError, match="Expected `?cv`? as an integer"):
         adaptation_curve(_meta(), X, y, groups, cv="tasks")
     with pytest.raises(ValueError, match="30 rows.*shots=30"):
         adaptation_curve(_meta(), X, y, groups, shots=[2, 30])
