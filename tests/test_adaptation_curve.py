@@ -1,18 +1,23 @@
 """adaptation_curve and AdaptationCurveDisplay: held-out task scores against shots."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.base import clone
+from sklearn.metrics import make_scorer, mean_absolute_error
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import ExtraTreeRegressor
+from sklearn.utils import Bunch
 
+import metasklearn._adaptation_curve as curve_module
 from metasklearn import MetaEstimator
 from metasklearn._adaptation_curve import _nested_supports
+from metasklearn._adapting import _adapt_or_fit
 from metasklearn.datasets import make_linear_tasks
 from metasklearn.hyperparams import LearnedDefault
 from metasklearn.init import GaussianPrior
@@ -319,6 +324,137 @@ def test_a_baseline_of_ones_own_is_fitted_on_the_support_rows(linear):
     assert not hasattr(tuned, "best_params_")  # the user's search is cloned, not fitted
 
 
+def test_a_scoring_scores_the_meta_estimator_and_every_baseline_and_names_the_axis(linear):
+    X, y, groups = linear
+    result = adaptation_curve(_meta(), X, y, groups, shots=[3], cv=2, random_state=4,
+                              scoring="neg_mean_absolute_error")
+    assert result.score_name == "neg_mean_absolute_error"
+    masks, is_query = _nested_supports(X, None, groups, np.array([3]), False, 4)
+    train, _ = next(GroupKFold(2).split(X, y, groups))
+    task = result.tasks[0]
+    support, query = (groups == task) & masks[0], (groups == task) & is_query
+
+    def neg_mae(model):
+        return -mean_absolute_error(y[query], model.predict(X[query]))
+
+    fitted = _meta().set_params(refit=False).fit(X[train], y[train], groups=groups[train])
+    expected = {"meta": neg_mae(fitted.adapt(X[support], y[support])),
+                "scratch": neg_mae(Ridge().fit(X[support], y[support])),
+                "pooled": neg_mae(Ridge().fit(X[train], y[train]))}
+    for name, value in expected.items():
+        assert result.scores[name][0, 0] == pytest.approx(value, abs=1e-12)
+        assert value < 0  # an error, not an R²
+    # A callable scorer is applied as well, but its name is not known.
+    scorer = make_scorer(mean_absolute_error, greater_is_better=False)
+    by_callable = adaptation_curve(_meta(), X, y, groups, shots=[3], cv=2, random_state=4,
+                                   scoring=scorer)
+    assert by_callable.score_name == "score"
+    for name in expected:
+        np.testing.assert_allclose(by_callable.scores[name], result.scores[name])
+
+
+def test_default_shots_count_the_classes_of_the_held_out_tasks_the_most_of_them(linear):
+    X, y, groups = linear
+    y_class = (y > np.median(y)).astype(int)
+    y_class[0] = 2  # task 0 alone has a third class
+    meta = MetaEstimator(LogisticRegression())
+    first, last = np.flatnonzero(groups < 6), np.flatnonzero(groups >= 6)
+    # Task 0 only in meta-training: its third class does not count.
+    result = adaptation_curve(meta, X, y_class, groups, cv=[(first, last)], baselines=())
+    np.testing.assert_array_equal(result.shots, [2, 4, 10, 20])
+    # Task 0 held out: 3 classes, the most of any held-out task, so 3, 6, 15 and 30 rows.
+    with pytest.raises(ValueError, match="has 30 rows.*shots=30"):
+        adaptation_curve(meta, X, y_class, groups, cv=[(last, first)], baselines=())
+
+
+def test_one_baseline_name_as_a_string_is_that_baseline(linear):
+    X, y, groups = linear
+    result = adaptation_curve(_meta(), X, y, groups, shots=[2], cv=2, baselines="pooled")
+    assert list(result.scores) == ["meta", "pooled"]
+    assert (result.scores["pooled"] > 0.5).all()
+
+
+class _RefitRecorder(MetaEstimator):
+    refits = []
+
+    def fit(self, X, y, groups=None):
+        _RefitRecorder.refits.append(self.refit)
+        return super().fit(X, y, groups=groups)
+
+
+def test_the_meta_estimator_is_fitted_with_refit_off_also_in_a_pipeline(linear):
+    X, y, groups = linear
+    for estimator in (_RefitRecorder(Ridge(), init=GaussianPrior()),
+                      make_pipeline(StandardScaler(),
+                                    _RefitRecorder(Ridge(), init=GaussianPrior()))):
+        _RefitRecorder.refits.clear()
+        adaptation_curve(estimator, X, y, groups, shots=[2], cv=2, baselines=())
+        assert _RefitRecorder.refits == [False, False]  # one fit per split, no learners
+    assert estimator[-1].refit is True
+
+
+def test_leave_one_task_out_is_as_many_folds_as_tasks(linear):
+    X, y, groups = linear
+    result = adaptation_curve(_meta(), X, y, groups, shots=[2], cv=12, baselines=())
+    np.testing.assert_array_equal(result.split, np.arange(12))  # one task per split
+    np.testing.assert_array_equal(np.sort(result.tasks), np.arange(12))
+
+
+def test_lists_are_accepted_and_x_y_and_groups_must_have_as_many_rows(linear):
+    X, y, groups = linear
+    as_lists = adaptation_curve(_meta(), X.tolist(), y.tolist(), groups.tolist(), shots=[2],
+                                cv=2, baselines=["scratch"])
+    arrays = adaptation_curve(_meta(), X, y, groups, shots=[2], cv=2, baselines=["scratch"])
+    for name in arrays.scores:
+        np.testing.assert_array_equal(as_lists.scores[name], arrays.scores[name])
+    # Also with splits given as an iterable, which no splitter checks.
+    splits = list(GroupKFold(2).split(X, y, groups))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[359, 360, 360\\]"):
+        adaptation_curve(_meta(), X[:-1], y, groups, shots=[2], cv=splits)
+
+
+class _UnfittableAdapter(_Adapter):
+    def fit(self, X, y, groups=None):
+        raise AssertionError("fitted before the baselines were checked")
+
+
+def test_a_missing_base_estimator_is_refused_before_any_fit(linear):
+    X, y, groups = linear
+    with pytest.raises(TypeError, match="_UnfittableAdapter does not name.*baselines=\\(\\)"):
+        adaptation_curve(_UnfittableAdapter(), X, y, groups, shots=[4], cv=2)
+
+
+def test_own_baselines_alone_need_no_base_estimator(linear):
+    X, y, groups = linear
+    result = adaptation_curve(_Adapter(), X, y, groups, shots=[4], cv=2,
+                              baselines=[("ridge", Ridge())])
+    assert list(result.scores) == ["meta", "ridge"]
+    # _Adapter.adapt is a Ridge fit on the support rows: the same model as the baseline.
+    np.testing.assert_allclose(result.scores["ridge"], result.scores["meta"])
+
+
+def test_n_jobs_is_handed_to_joblib(linear, monkeypatch):
+    X, y, groups = linear
+    seen = []
+
+    class _Parallel(curve_module.Parallel):
+        def __init__(self, n_jobs=None, **kwargs):
+            seen.append(n_jobs)
+            super().__init__(n_jobs=n_jobs, **kwargs)
+
+    monkeypatch.setattr(curve_module, "Parallel", _Parallel)
+    adaptation_curve(_meta(), X, y, groups, shots=[2], cv=2, baselines=(), n_jobs=1)
+    assert seen == [1]
+
+
+def test_a_learner_that_does_not_adapt_is_fitted_as_a_clone(linear):
+    X, y, groups = linear
+    ridge = Ridge(alpha=3.0)
+    learner = _adapt_or_fit(ridge, X[:10], y[:10])
+    assert learner is not ridge and learner.alpha == 3.0 and hasattr(learner, "coef_")
+    assert not hasattr(ridge, "coef_")  # the caller's estimator is left unfitted
+
+
 # The Display ---------------------------------------------------------------
 
 @pytest.fixture
@@ -387,3 +523,59 @@ def test_display_warns_when_a_nan_score_hides_a_point(pyplot):
     with pytest.warns(UserWarning, match="scores\\['meta'\\] holds NaN at shots \\[1\\]"):
         display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot()
     assert np.isnan(display.lines_["meta"].get_ydata()[0])
+
+
+def test_display_band_is_symmetric_in_its_line_colour_and_takes_fill_between_kw(pyplot):
+    from matplotlib.colors import to_rgba
+
+    scores = {"meta": np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]])}
+    display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot(
+        line_kw={"color": "k"}, fill_between_kw={"alpha": 0.5})
+    band = display.fill_between_["meta"]
+    vertices = band.get_paths()[0].vertices
+    at_one = vertices[vertices[:, 0] == 1, 1]
+    half = 1.96 * 1.0 / np.sqrt(3)
+    assert at_one.min() == pytest.approx(2.0 - half) and at_one.max() == pytest.approx(2.0 + half)
+    assert band.get_alpha() == 0.5
+    np.testing.assert_allclose(band.get_facecolor()[0], to_rgba("k", 0.5))
+
+
+def test_display_of_one_task_draws_its_scores_without_a_band(pyplot):
+    scores = {"meta": np.array([[0.5], [0.7]])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "degrees of freedom" warning from std
+        display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot()
+    np.testing.assert_allclose(display.lines_["meta"].get_ydata(), [0.5, 0.7])
+    vertices = display.fill_between_["meta"].get_paths()[0].vertices
+    assert np.isfinite(vertices).all() and set(vertices[:, 1]) == {0.5, 0.7}
+
+
+def test_display_refuses_scores_of_one_dimension(pyplot):
+    display = AdaptationCurveDisplay(shots=[1, 5], scores={"meta": np.ones(2)})
+    with pytest.raises(ValueError, match="one row per shot count \\(2\\).*shape \\(2,\\)"):
+        display.plot()
+
+
+def test_display_from_result_labels_shots_per_class(pyplot):
+    result = Bunch(shots=np.array([1, 2]), scores={"meta": np.ones((2, 3))},
+                   score_name="accuracy", per_class=True)
+    display = AdaptationCurveDisplay.from_result(result)
+    assert display.ax_.get_xlabel() == "shots per class"
+    assert display.ax_.get_ylabel() == "accuracy"
+
+
+def test_display_from_estimator_passes_every_option_on(linear, pyplot):
+    X, y, groups = linear
+    _, ax = pyplot.subplots()
+    options = dict(shots=[2, 6], cv=3, baselines=["scratch"], random_state=7,
+                   scoring="neg_mean_absolute_error")
+    display = AdaptationCurveDisplay.from_estimator(_meta(), X, y, groups, ax=ax,
+                                                    fill_between_kw={"alpha": 0.5}, **options)
+    result = adaptation_curve(_meta(), X, y, groups, **options)
+    assert display.ax_ is ax and list(display.lines_) == ["meta", "scratch"]
+    for name, scores in result.scores.items():
+        np.testing.assert_allclose(display.lines_[name].get_ydata(), scores.mean(axis=1))
+    assert ax.get_ylabel() == "neg_mean_absolute_error"
+    assert display.fill_between_["scratch"].get_alpha() == 0.5
+    with pytest.raises(ValueError, match="Ridge is not a classifier"):
+        AdaptationCurveDisplay.from_estimator(_meta(), X, y, groups, shots=[2], per_class=True)
