@@ -1,5 +1,6 @@
 """Adaptation curves: held-out task scores against shots, beside scratch and pooled."""
 
+from contextlib import contextmanager
 from copy import deepcopy
 from numbers import Integral
 
@@ -15,7 +16,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from ._adapting import _adapt_or_fit
 from ._seeding import seeded_clone
 from ._validation import check_groups, task_indices
-from .tasks import SupportQuerySplit
+from .tasks import SupportQuerySplit, _fmt
 
 BASELINES = ("scratch", "pooled")
 _MAX_SEED = np.iinfo(np.int32).max
@@ -163,8 +164,8 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
 
     results = Parallel(n_jobs=n_jobs)(
         delayed(_score_split)(estimator, X, y, groups, train, test, supports, is_query,
-                              baselines, scoring)
-        for train, test in splits
+                              baselines, scoring, shots, k)
+        for k, (train, test) in enumerate(splits)
     )
     tasks = np.concatenate([ids for ids, _ in results])
     split = np.concatenate([np.full(len(ids), k) for k, (ids, _) in enumerate(results)])
@@ -322,13 +323,15 @@ def _nested_supports(X, labels, groups, shots, per_class, random_state, rows=Non
 
 
 def _score_split(estimator, X, y, groups, train, test, supports, is_query, baselines,
-                 scoring):
+                 scoring, shots, split):
     """Meta-fit on one split's training tasks; score its held-out tasks at every shot count."""
     meta = _without_refit(clone(estimator))
-    _fit_collection(meta, _safe_indexing(X, train), y[train], groups[train])
+    with _noted(f"adaptation_curve: while meta-fitting on the training tasks of split {split}"):
+        _fit_collection(meta, _safe_indexing(X, train), y[train], groups[train])
     base = _base_of(estimator) if _needs_base(baselines) else None
-    pooled = {name: clone(base).fit(_safe_indexing(X, train), y[train])
-              for name, spec in baselines.items() if _is(spec, "pooled")}
+    with _noted(f"adaptation_curve: while fitting the pooled baseline of split {split}"):
+        pooled = {name: clone(base).fit(_safe_indexing(X, train), y[train])
+                  for name, spec in baselines.items() if _is(spec, "pooled")}
     from_support = {name: base if _is(spec, "scratch") else spec
                     for name, spec in baselines.items() if not _is(spec, "pooled")}
 
@@ -344,12 +347,27 @@ def _score_split(estimator, X, y, groups, train, test, supports, is_query, basel
         for i, in_support in enumerate(supports):
             support = task_rows[in_support[task_rows]]
             X_support, y_support = _safe_indexing(X, support), y[support]
-            learner = _adapt_or_fit(meta, X_support, y_support)
-            scores["meta"][i, j] = _score(learner, X_query, y_query, scoring)
+            where = (f"held-out task {_fmt(task_ids[j])} with shots={shots[i]} "
+                     f"({support.shape[0]} support rows) in split {split}")
+            with _noted(f"adaptation_curve: while adapting to {where}"):
+                learner = _adapt_or_fit(meta, X_support, y_support)
+                scores["meta"][i, j] = _score(learner, X_query, y_query, scoring)
             for name, model in from_support.items():
-                fitted = clone(model).fit(X_support, y_support)
-                scores[name][i, j] = _score(fitted, X_query, y_query, scoring)
+                with _noted(f"adaptation_curve: while fitting baseline {name!r} on {where}"):
+                    fitted = clone(model).fit(X_support, y_support)
+                    scores[name][i, j] = _score(fitted, X_query, y_query, scoring)
     return task_ids, scores
+
+
+@contextmanager
+def _noted(message):
+    """Add ``message`` to an error raised inside: the original error, told where it happened."""
+    try:
+        yield
+    except Exception as error:
+        if hasattr(error, "add_note"):  # Python 3.11 and later; 3.10 shows the error alone
+            error.add_note(message)
+        raise
 
 
 def _is(spec, word):

@@ -19,7 +19,7 @@ from metasklearn import MetaEstimator
 from metasklearn._adaptation_curve import _nested_supports
 from metasklearn._adapting import _adapt_or_fit
 from metasklearn.datasets import make_linear_tasks
-from metasklearn.hyperparams import LearnedDefault
+from metasklearn.hyperparams import LearnedDefault, Portfolio
 from metasklearn.init import GaussianPrior
 from metasklearn.model_selection import AdaptationCurveDisplay, adaptation_curve
 
@@ -286,6 +286,29 @@ def test_a_nested_pipeline_is_refused_with_the_flat_form(linear):
     nested = make_pipeline(StandardScaler(), make_pipeline(StandardScaler(), _meta()))
     with pytest.raises(TypeError, match="nested in a Pipeline.*make_pipeline"):
         adaptation_curve(nested, X, y, groups)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_an_error_inside_the_curve_says_which_task_shot_count_and_split(linear):
+    X, y, groups = linear
+    # Portfolio compares its settings by 3-fold CV at adapt: 2 support rows are too few.
+    meta = MetaEstimator(Ridge(), hyperparams=Portfolio({"alpha": [0.01, 100.0]}, size=2))
+    with pytest.raises(ValueError, match="select_cv=2") as raised:
+        adaptation_curve(meta, X, y, groups, shots=[2, 5], cv=2)
+    assert raised.value.__notes__ == [
+        "adaptation_curve: while adapting to held-out task 1 with shots=2 (2 support rows) "
+        "in split 0"]
+    bad = ("bad", LogisticRegression())  # a classifier on regression targets
+    with pytest.raises(ValueError, match="Unknown label type") as raised:
+        adaptation_curve(_meta(), X, y, groups, shots=[5], cv=2, baselines=[bad])
+    assert raised.value.__notes__ == [
+        "adaptation_curve: while fitting baseline 'bad' on held-out task 1 with shots=5 "
+        "(5 support rows) in split 0"]
+    with pytest.raises(ValueError) as raised:
+        adaptation_curve(MetaEstimator(LogisticRegression()), X, y, groups, shots=[5], cv=2,
+                         baselines=())
+    assert raised.value.__notes__ == [
+        "adaptation_curve: while meta-fitting on the training tasks of split 0"]
 
 
 class _Adapter(Ridge):
