@@ -1,12 +1,14 @@
 """Adaptation curves: held-out task scores against shots, beside scratch and pooled."""
 
+import warnings
 from contextlib import contextmanager
 from copy import deepcopy
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import sklearn
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import GroupKFold, check_cv
 from sklearn.pipeline import Pipeline
@@ -23,7 +25,8 @@ _MAX_SEED = np.iinfo(np.int32).max
 
 
 def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
-                     baselines=BASELINES, cv=5, scoring=None, n_jobs=None, random_state=0):
+                     baselines=BASELINES, cv=5, scoring=None, n_jobs=None, random_state=0,
+                     error_score="raise"):
     """Score on held-out tasks against the number of shots, beside the baselines.
 
     Answers "is meta-learning helping, and from how many labelled rows on is
@@ -93,6 +96,13 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
         pooled baselines are seeded as the meta-estimator seeds its base
         estimator, by its ``random_state``; set your own baselines'
         ``random_state`` for repeatable fits).
+    error_score : "raise" or float, default="raise"
+        Score of a task's ``adapt`` or baseline fit (or its scoring) that
+        fails, with a :class:`~sklearn.exceptions.FitFailedWarning` naming
+        the task, shot count and split; ``"raise"`` raises the error, with
+        that note. A meta-fit or pooled fit that fails always raises: it is
+        not one task's. ``np.nan`` gives NaN scores, which
+        :class:`AdaptationCurveDisplay` warns about.
 
     Returns
     -------
@@ -133,6 +143,11 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
         shots = _check_shots(shots)
     baselines = _check_baselines(baselines)
     _check_scoring_arg(scoring)
+    if not ((isinstance(error_score, str) and error_score == "raise")
+            or (isinstance(error_score, Real) and not isinstance(error_score, bool))):
+        raise ValueError(
+            f"error_score must be 'raise' or a number (such as np.nan); got {error_score!r}."
+        )
     if per_class and not is_classifier(final):
         # SupportQuerySplit would ask to pass class labels y, which were passed.
         base = final._base_estimator() if hasattr(final, "_base_estimator") else final
@@ -164,7 +179,7 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
 
     results = Parallel(n_jobs=n_jobs)(
         delayed(_score_split)(estimator, X, y, groups, train, test, supports, is_query,
-                              baselines, scoring, shots, k)
+                              baselines, scoring, shots, k, error_score)
         for k, (train, test) in enumerate(splits)
     )
     tasks = np.concatenate([ids for ids, _ in results])
@@ -323,7 +338,7 @@ def _nested_supports(X, labels, groups, shots, per_class, random_state, rows=Non
 
 
 def _score_split(estimator, X, y, groups, train, test, supports, is_query, baselines,
-                 scoring, shots, split):
+                 scoring, shots, split, error_score):
     """Meta-fit on one split's training tasks; score its held-out tasks at every shot count."""
     meta = _without_refit(clone(estimator))
     with _noted(f"adaptation_curve: while meta-fitting on the training tasks of split {split}"):
@@ -349,14 +364,29 @@ def _score_split(estimator, X, y, groups, train, test, supports, is_query, basel
             X_support, y_support = _safe_indexing(X, support), y[support]
             where = (f"held-out task {_fmt(task_ids[j])} with shots={shots[i]} "
                      f"({support.shape[0]} support rows) in split {split}")
-            with _noted(f"adaptation_curve: while adapting to {where}"):
-                learner = _adapt_or_fit(meta, X_support, y_support)
-                scores["meta"][i, j] = _score(learner, X_query, y_query, scoring)
+            scores["meta"][i, j] = _fit_and_score(
+                lambda: _adapt_or_fit(meta, X_support, y_support), X_query, y_query, scoring,
+                error_score, f"adaptation_curve: while adapting to {where}")
             for name, model in from_support.items():
-                with _noted(f"adaptation_curve: while fitting baseline {name!r} on {where}"):
-                    fitted = clone(model).fit(X_support, y_support)
-                    scores[name][i, j] = _score(fitted, X_query, y_query, scoring)
+                scores[name][i, j] = _fit_and_score(
+                    lambda: clone(model).fit(X_support, y_support), X_query, y_query, scoring,
+                    error_score, f"adaptation_curve: while fitting baseline {name!r} on {where}")
     return task_ids, scores
+
+
+def _fit_and_score(fit, X_query, y_query, scoring, error_score, where):
+    """Query score of the learner ``fit()`` returns, or ``error_score`` with a warning."""
+    try:
+        with _noted(where):
+            return _score(fit(), X_query, y_query, scoring)
+    except Exception as error:
+        if isinstance(error_score, str):  # "raise"
+            raise
+        warnings.warn(
+            f"{where}: {type(error).__name__}: {error} The task scores "
+            f"error_score={error_score} there.", FitFailedWarning
+        )
+        return error_score
 
 
 @contextmanager

@@ -68,13 +68,20 @@ class AdaptationCurveDisplay:
         self.score_name = score_name
         self.per_class = per_class
 
-    def plot(self, ax=None, *, line_kw=None, fill_between_kw=None):
+    def plot(self, ax=None, *, negate_score=False, score_name=None, line_kw=None,
+             fill_between_kw=None):
         """Draw the curves.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; ``None`` makes a new figure.
+        negate_score : bool, default=False
+            Plot the negated scores: errors from a ``neg_*`` scoring, as
+            :class:`~sklearn.model_selection.LearningCurveDisplay` does.
+        score_name : str, default=None
+            Y-axis label; ``None`` takes the display's ``score_name``
+            (without its ``neg_`` prefix when ``negate_score``).
         line_kw : dict, default=None
             Keyword arguments of every ``ax.plot`` call (the mean lines).
         fill_between_kw : dict, default=None
@@ -95,9 +102,13 @@ class AdaptationCurveDisplay:
         if ax is None:
             _, ax = plt.subplots()
         shots = np.asarray(self.shots)
+        if score_name is None:
+            score_name = self.score_name or "score"
+            if negate_score and score_name.startswith("neg_"):
+                score_name = score_name[len("neg_"):]
         self.lines_, self.fill_between_ = {}, {}
         for name, scores in self.scores.items():
-            scores = np.asarray(scores, dtype=float)
+            scores = np.asarray(scores, dtype=float) * (-1.0 if negate_score else 1.0)
             if scores.ndim != 2 or scores.shape[0] != shots.shape[0]:
                 raise ValueError(
                     f"scores[{name!r}] must have one row per shot count ({shots.shape[0]}) "
@@ -109,8 +120,9 @@ class AdaptationCurveDisplay:
                 warnings.warn(
                     f"scores[{name!r}] holds NaN at shots {shots[undefined].tolist()}, so "
                     "its mean there is NaN and not drawn. A score undefined on a task's "
-                    "query rows is NaN (R² on one row): give each task two query rows or "
-                    "more, use another scoring, or drop those tasks' columns.",
+                    "query rows (R² on one row), or a failed fit under error_score=np.nan, is "
+                    "NaN: give each task two query rows or more, use another scoring, or "
+                    "drop those tasks' columns.",
                     UserWarning,
                 )
             mean = scores.mean(axis=1)
@@ -129,7 +141,7 @@ class AdaptationCurveDisplay:
         ax.set_xticks(shots, labels=[str(k) for k in shots.tolist()])
         ax.minorticks_off()
         ax.set_xlabel(f"shots per {'class' if self.per_class else 'task'}")
-        ax.set_ylabel(self.score_name or "score")
+        ax.set_ylabel(score_name)
         ax.legend()
         self.ax_, self.figure_ = ax, ax.figure
         return self
@@ -137,7 +149,8 @@ class AdaptationCurveDisplay:
     @classmethod
     def from_estimator(cls, estimator, X, y, groups, *, shots=None, per_class=False,
                        baselines=BASELINES, cv=5, scoring=None, n_jobs=None, random_state=0,
-                       ax=None, line_kw=None, fill_between_kw=None):
+                       error_score="raise", ax=None, negate_score=False, score_name=None,
+                       line_kw=None, fill_between_kw=None):
         """Compute the adaptation curve (:func:`adaptation_curve`) and plot it.
 
         Parameters
@@ -166,8 +179,14 @@ class AdaptationCurveDisplay:
             Splits run in parallel through joblib.
         random_state : int, RandomState instance or None, default=0
             Seeds the support/query splits.
+        error_score : "raise" or float, default="raise"
+            Score of a task's fit that fails (see :func:`adaptation_curve`).
         ax : matplotlib Axes, default=None
             Axes to draw on; ``None`` makes a new figure.
+        negate_score : bool, default=False
+            Plot the negated scores (errors from a ``neg_*`` scoring).
+        score_name : str, default=None
+            Y-axis label; ``None`` names the scoring.
         line_kw : dict, default=None
             Keyword arguments of the mean lines' ``ax.plot``.
         fill_between_kw : dict, default=None
@@ -182,11 +201,14 @@ class AdaptationCurveDisplay:
         result = adaptation_curve(
             estimator, X, y, groups, shots=shots, per_class=per_class, baselines=baselines,
             cv=cv, scoring=scoring, n_jobs=n_jobs, random_state=random_state,
+            error_score=error_score,
         )
-        return cls.from_result(result, ax=ax, line_kw=line_kw, fill_between_kw=fill_between_kw)
+        return cls.from_result(result, ax=ax, negate_score=negate_score, score_name=score_name,
+                               line_kw=line_kw, fill_between_kw=fill_between_kw)
 
     @classmethod
-    def from_result(cls, result, *, ax=None, line_kw=None, fill_between_kw=None):
+    def from_result(cls, result, *, ax=None, negate_score=False, score_name=None, line_kw=None,
+                    fill_between_kw=None):
         """Plot a result of :func:`adaptation_curve`.
 
         Parameters
@@ -195,6 +217,10 @@ class AdaptationCurveDisplay:
             As :func:`adaptation_curve` returns it.
         ax : matplotlib Axes, default=None
             Axes to draw on; ``None`` makes a new figure.
+        negate_score : bool, default=False
+            Plot the negated scores (errors from a ``neg_*`` scoring).
+        score_name : str, default=None
+            Y-axis label; ``None`` names the scoring.
         line_kw : dict, default=None
             Keyword arguments of the mean lines' ``ax.plot``.
         fill_between_kw : dict, default=None
@@ -207,4 +233,5 @@ class AdaptationCurveDisplay:
         """
         display = cls(shots=result.shots, scores=result.scores, score_name=result.score_name,
                       per_class=result.per_class)
-        return display.plot(ax, line_kw=line_kw, fill_between_kw=fill_between_kw)
+        return display.plot(ax, negate_score=negate_score, score_name=score_name,
+                            line_kw=line_kw, fill_between_kw=fill_between_kw)

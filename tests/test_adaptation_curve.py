@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, Ridge
 from sklearn.base import clone
+from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import make_scorer, mean_absolute_error
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 from sklearn.pipeline import make_pipeline
@@ -311,6 +312,33 @@ def test_an_error_inside_the_curve_says_which_task_shot_count_and_split(linear):
         "adaptation_curve: while meta-fitting on the training tasks of split 0"]
 
 
+def test_error_score_scores_a_failed_adapt_and_says_where(linear):
+    X, y, groups = linear
+    # Portfolio compares its settings by 3-fold CV at adapt: 2 support rows are too few,
+    # 10 are enough.
+    meta = MetaEstimator(Ridge(), hyperparams=Portfolio({"alpha": [0.01, 100.0]}, size=2))
+    with pytest.warns(FitFailedWarning) as record:
+        result = adaptation_curve(meta, X, y, groups, shots=[2, 10], cv=2,
+                                  error_score=np.nan)
+    assert np.isnan(result.scores["meta"][0]).all()
+    assert np.isfinite(result.scores["meta"][1]).all()
+    assert np.isfinite(result.scores["scratch"]).all()  # the baselines did not fail
+    failed = [str(w.message) for w in record if w.category is FitFailedWarning]
+    assert len(failed) == 12 and all("shots=2 (2 support rows)" in m for m in failed)
+    assert failed[0].startswith(
+        "adaptation_curve: while adapting to held-out task 1 with shots=2 (2 support rows) in "
+        "split 0: ValueError: Portfolio compares its settings")
+    assert failed[0].endswith("The task scores error_score=nan there.")
+    bad = ("bad", LogisticRegression())  # a classifier on regression targets
+    with pytest.warns(FitFailedWarning, match="baseline 'bad'"):
+        result = adaptation_curve(_meta(), X, y, groups, shots=[5], cv=2, baselines=[bad],
+                                  error_score=-1.0)
+    assert (result.scores["bad"] == -1.0).all() and (result.scores["meta"] > 0).all()
+    for error_score in ("ignore", True, None):
+        with pytest.raises(ValueError, match="error_score must be 'raise' or a number"):
+            adaptation_curve(_meta(), X, y, groups, error_score=error_score)
+
+
 class _Adapter(Ridge):
     def fit(self, X, y, groups=None):
         return super().fit(X, y)
@@ -602,3 +630,27 @@ def test_display_from_estimator_passes_every_option_on(linear, pyplot):
     assert display.fill_between_["scratch"].get_alpha() == 0.5
     with pytest.raises(ValueError, match="Ridge is not a classifier"):
         AdaptationCurveDisplay.from_estimator(_meta(), X, y, groups, shots=[2], per_class=True)
+
+
+def test_display_negates_neg_scores_and_takes_a_score_name(pyplot):
+    scores = {"meta": -np.array([[1.0, 3.0], [0.5, 0.5]])}
+    display = AdaptationCurveDisplay(shots=[1, 5], scores=scores,
+                                     score_name="neg_mean_squared_error")
+    display.plot(negate_score=True)
+    np.testing.assert_allclose(display.lines_["meta"].get_ydata(), [2.0, 0.5])
+    assert display.ax_.get_ylabel() == "mean_squared_error"
+    display.plot(score_name="MSE of the query rows")
+    np.testing.assert_allclose(display.lines_["meta"].get_ydata(), [-2.0, -0.5])
+    assert display.ax_.get_ylabel() == "MSE of the query rows"
+
+
+def test_display_from_estimator_hands_on_error_score_and_negation(linear, pyplot):
+    X, y, groups = linear
+    meta = MetaEstimator(Ridge(), hyperparams=Portfolio({"alpha": [0.01, 100.0]}, size=2))
+    with pytest.warns(FitFailedWarning), pytest.warns(UserWarning, match="holds NaN"):
+        display = AdaptationCurveDisplay.from_estimator(
+            meta, X, y, groups, shots=[2, 10], cv=2, error_score=np.nan,
+            scoring="neg_mean_squared_error", negate_score=True)
+    meta_line = display.lines_["meta"].get_ydata()
+    assert np.isnan(meta_line[0]) and meta_line[1] > 0
+    assert display.ax_.get_ylabel() == "mean_squared_error"
