@@ -172,9 +172,8 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
     if shots is None:
         shots = np.array([1, 2, 5, 10])
         if labels is not None and not per_class:
-            _, rows_of = task_indices(groups[held_out])
-            shots *= max(np.unique(labels[held_out][rows]).shape[0] for rows in rows_of)
-    supports, is_query = _nested_supports(X, labels, groups, shots, per_class, random_state,
+            shots *= _most_classes_of_a_task(groups[held_out], labels[held_out])
+    supports, is_query = _nested_supports(labels, groups, shots, per_class, random_state,
                                           rows=held_out)
 
     results = Parallel(n_jobs=n_jobs)(
@@ -309,7 +308,15 @@ def _task_splits(cv, X, y, groups):
     return splits
 
 
-def _nested_supports(X, labels, groups, shots, per_class, random_state, rows=None):
+def _most_classes_of_a_task(groups, labels):
+    """The largest number of distinct labels in one task (one pass, no loop over tasks)."""
+    _, task = np.unique(groups, return_inverse=True)
+    classes, label = np.unique(labels, return_inverse=True)
+    pairs = np.unique(task * classes.shape[0] + label)
+    return int(np.bincount(pairs // classes.shape[0]).max())
+
+
+def _nested_supports(labels, groups, shots, per_class, random_state, rows=None):
     """Support rows of each shot count (a boolean mask per entry of ``shots``) and the query.
 
     Only the tasks of ``rows`` (positions; ``None``: all) are split. The
@@ -323,9 +330,10 @@ def _nested_supports(X, labels, groups, shots, per_class, random_state, rows=Non
     query = None
     for k, seed in zip(shots[::-1], seeds[::-1]):
         splitter = SupportQuerySplit(int(k), per_class=per_class, random_state=seed)
+        # The splitter reads only the number of rows of X: the positions stand in for
+        # them, so no rows are copied.
         inner, outer = next(splitter.split(
-            _safe_indexing(X, support), None if labels is None else labels[support],
-            groups[support]))
+            support, None if labels is None else labels[support], groups[support]))
         if query is None:
             query = support[outer]
         support = support[inner]

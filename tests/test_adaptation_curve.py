@@ -38,7 +38,7 @@ def test_supports_are_nested_exact_per_task_and_share_one_query(blobs):
     X, y, groups = blobs
     shots = np.array([1, 2, 4])
     for per_class, labels in [(False, None), (True, y)]:
-        masks, is_query = _nested_supports(X, labels, groups, shots, per_class, 0)
+        masks, is_query = _nested_supports(labels, groups, shots, per_class, 0)
         for k, mask in zip(shots, masks):
             assert not (mask & is_query).any()
             counts = (np.bincount(groups[mask], minlength=6) if labels is None
@@ -48,9 +48,9 @@ def test_supports_are_nested_exact_per_task_and_share_one_query(blobs):
         assert not (masks[0] & ~masks[1]).any() and not (masks[1] & ~masks[2]).any()
         # The query set is everything outside the largest support set.
         np.testing.assert_array_equal(is_query, ~masks[-1])
-    first, _ = _nested_supports(X, None, groups, shots, False, 0)
-    again, _ = _nested_supports(X, None, groups, shots, False, 0)
-    other, _ = _nested_supports(X, None, groups, shots, False, 1)
+    first, _ = _nested_supports(None, groups, shots, False, 0)
+    again, _ = _nested_supports(None, groups, shots, False, 0)
+    other, _ = _nested_supports(None, groups, shots, False, 1)
     assert all((a == b).all() for a, b in zip(first, again))
     assert not (first[0] == other[0]).all()
 
@@ -59,7 +59,7 @@ def test_each_score_is_that_of_adapting_on_its_support_and_scoring_its_query(lin
     X, y, groups = linear
     shots = [2, 6]
     result = adaptation_curve(_meta(), X, y, groups, shots=shots, cv=3, random_state=5)
-    masks, is_query = _nested_supports(X, None, groups, np.array(shots), False, 5)
+    masks, is_query = _nested_supports(None, groups, np.array(shots), False, 5)
     splits = list(GroupKFold(3).split(X, y, groups))
     train, test = splits[1]
     fitted = _meta().set_params(refit=False).fit(X[train], y[train], groups=groups[train])
@@ -107,7 +107,7 @@ def test_classification_per_class_scratch_keeps_the_base_settings(blobs):
         assert scores.shape == (2, 6)
         # Accuracy on 30 - 9 = 21 query rows of each task: multiples of 1/21.
         np.testing.assert_allclose(scores * 21, np.round(scores * 21), atol=1e-9)
-    masks, is_query = _nested_supports(X, y, groups, np.array([1, 3]), True, 2)
+    masks, is_query = _nested_supports(y, groups, np.array([1, 3]), True, 2)
     task = result.tasks[0]
     support, query = (groups == task) & masks[1], (groups == task) & is_query
     scratch = LogisticRegression(C=0.001).fit(X[support], y[support])
@@ -125,7 +125,7 @@ def test_only_held_out_tasks_need_more_rows_than_the_shots(linear):
     splits = [(np.flatnonzero(groups < 6), big)]
     result = adaptation_curve(_meta(), X, y, groups, shots=[2, 10], cv=splits)
     np.testing.assert_array_equal(result.tasks, np.arange(6, 12))
-    masks, is_query = _nested_supports(X, None, groups, np.array([2, 10]), False, 0, rows=big)
+    masks, is_query = _nested_supports(None, groups, np.array([2, 10]), False, 0, rows=big)
     assert not (masks[1] | is_query)[groups < 6].any()
     assert (np.bincount(groups[masks[1]])[6:] == 10).all()
     with pytest.raises(ValueError, match="Task 0 has 5 rows.*shots=10"):
@@ -151,7 +151,7 @@ def test_a_pipeline_scratch_refits_its_transformers_on_the_support_rows(
     X = X * 100 + 7  # so scaling matters
     pipe = make_pipeline(StandardScaler(), _meta())
     result = adaptation_curve(pipe, X, y, groups, shots=[3], cv=2, random_state=1)
-    masks, is_query = _nested_supports(X, None, groups, np.array([3]), False, 1)
+    masks, is_query = _nested_supports(None, groups, np.array([3]), False, 1)
     j = 0
     task = result.tasks[j]
     support, query = (groups == task) & masks[0], (groups == task) & is_query
@@ -365,7 +365,7 @@ def test_a_baseline_of_ones_own_is_fitted_on_the_support_rows(linear):
     result = adaptation_curve(_meta(), X, y, groups, shots=[4, 8], cv=3, random_state=3,
                               baselines=[("tuned", tuned), "pooled"])
     assert list(result.scores) == ["meta", "tuned", "pooled"]
-    masks, is_query = _nested_supports(X, None, groups, np.array([4, 8]), False, 3)
+    masks, is_query = _nested_supports(None, groups, np.array([4, 8]), False, 3)
     task = result.tasks[-1]
     query = (groups == task) & is_query
     for i, mask in enumerate(masks):
@@ -380,7 +380,7 @@ def test_a_scoring_scores_the_meta_estimator_and_every_baseline_and_names_the_ax
     result = adaptation_curve(_meta(), X, y, groups, shots=[3], cv=2, random_state=4,
                               scoring="neg_mean_absolute_error")
     assert result.score_name == "neg_mean_absolute_error"
-    masks, is_query = _nested_supports(X, None, groups, np.array([3]), False, 4)
+    masks, is_query = _nested_supports(None, groups, np.array([3]), False, 4)
     train, _ = next(GroupKFold(2).split(X, y, groups))
     task = result.tasks[0]
     support, query = (groups == task) & masks[0], (groups == task) & is_query
