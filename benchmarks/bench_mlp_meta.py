@@ -342,7 +342,8 @@ def part_throughput(args):
           f"{'torch.func':>11} {'x loop':>7} {'x torch':>8}")
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for name, Strategy in STRATEGIES.items():
+        for name in args.strategies:
+            Strategy = STRATEGIES[name]
             loop = max(_sklearn_loop_rate(name, X, y, groups, args.loop_tasks)
                        for _ in range(args.repeats))
             for meta_batch in (25, 500):
