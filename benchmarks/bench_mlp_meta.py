@@ -155,6 +155,13 @@ def _load_sinusoid(name, steps, args):
     return pickle.loads(path.read_bytes()) if path.exists() else None
 
 
+def _mse_on_draws(fit_one, draws, steps):
+    """(mean, 95 % half-width) on the protocol's draw; mean and sd of the draws' means."""
+    per_draw = [_mse_after(fit_one, *draw, steps) for draw in draws]
+    means = np.array([m for m, _ in per_draw])
+    return per_draw[0], means.mean(), means.std()
+
+
 def _test_draws(args):
     """The protocol's draw of 100 test tasks (seed 12345) and ``--test-draws - 1`` more."""
     return [make_sinusoid_tasks(n_tasks=100, n_samples=K + 100, random_state=12345 + i)
@@ -198,17 +205,12 @@ def part_sinusoid_table(args):
     print(f"{'method':24} {'1 step':>16} {'10 steps':>16} {'1 step, draws':>15} "
           f"{'10 steps, draws':>16} {'meta-fit s':>12}")
 
-    def cell(fit_one, steps):
-        per_draw = [_mse_after(fit_one, *draw, steps) for draw in draws]
-        means = np.array([m for m, _ in per_draw])
-        return per_draw[0], means.mean(), means.std()
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, (fit_one, fit_ten, seconds) in rows.items():
-            ten, ten_mean, ten_sd = cell(fit_ten, 10)
+            ten, ten_mean, ten_sd = _mse_on_draws(fit_ten, draws, 10)
             if fit_one:
-                one, one_mean, one_sd = cell(fit_one, 1)
+                one, one_mean, one_sd = _mse_on_draws(fit_one, draws, 1)
                 first = f"{one[0]:8.3f} ± {one[1]:.3f}"
                 first_mean = f"{one_mean:8.3f} ± {one_sd:.3f}"
             else:
@@ -355,13 +357,13 @@ def part_sinusoid_torch(args):
         est, a, b, coefs, intercepts, "torch.func MAML")
     print(f"torch.func MAML seed {args.seed}: {args.meta_iter} meta-iterations in "
           f"{seconds:.0f} CPU s; MSE on the table's test draws, the learner trained from its start")
+    draws = _test_draws(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for steps in (1, 10):
-            per_draw = [_mse_after(start, *draw, steps) for draw in _test_draws(args)]
-            means = np.array([m for m, _ in per_draw])
-            print(f"  {steps} step(s): draw 12345 {per_draw[0][0]:.3f} ± {per_draw[0][1]:.3f}; "
-                  f"{len(means)} draws {means.mean():.3f}", flush=True)
+            (first, half_width), mean, _ = _mse_on_draws(start, draws, steps)
+            print(f"  {steps} step(s): draw 12345 {first:.3f} ± {half_width:.3f}; "
+                  f"{len(draws)} draws {mean:.3f}", flush=True)
 
 
 def _our_rate(Strategy, learner, X, y, groups, n_iter, meta_batch):
