@@ -1,5 +1,6 @@
 """scikit-learn's estimator checks on MetaEstimator around several base estimators."""
 
+import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -25,11 +26,17 @@ BASES = [
 EXPECTED_FAILED_CHECKS = {}
 
 
-@parametrize_with_checks(
+_CHECKS = parametrize_with_checks(
     [MetaEstimator(base) for base in BASES],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
         type(est.estimator).__name__, {}
     ),
 )
+# scikit-learn 1.6 hands pytest a generator of checks, which pytest 9 deprecates and
+# pytest 10 refuses; a list works with every release.
+_CHECKS = pytest.mark.parametrize(*_CHECKS.args[:1], list(_CHECKS.args[1]), **_CHECKS.kwargs)
+
+
+@_CHECKS
 def test_sklearn_compatible(estimator, check):
     check(estimator)
