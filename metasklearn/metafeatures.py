@@ -52,7 +52,8 @@ METAFEATURE_NAMES = (
 _MAX_CATEGORIES = 10
 
 
-def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_state=0):
+def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_state=0,
+                         classification=None):
     """Describe a dataset by cheap meta-features.
 
     Parameters
@@ -70,6 +71,13 @@ def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_stat
         keeps a dataset's description the same on every call.
     random_state : int, RandomState instance or None, default=0
         Seeds that subsample.
+    classification : bool, default=None
+        Whether ``y`` holds labels (``True``) or a continuous target
+        (``False``). ``None`` infers it from ``y``
+        (:func:`~sklearn.utils.multiclass.type_of_target`), which reads a
+        target of whole numbers (counts, ``load_diabetes``) as labels: pass
+        ``False`` for such a regression target. The strategies pass whether
+        their estimator is a classifier or a regressor.
 
     Returns
     -------
@@ -93,7 +101,8 @@ def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_stat
     rows = np.sort(rng.choice(n_samples, min(n_samples, max_samples), replace=False))
     X_sub = X[rows].toarray() if sparse.issparse(X) else X[rows]
     y_sub = y[rows]
-    classification = type_of_target(y) not in ("continuous", "continuous-multioutput")
+    if classification is None:
+        classification = type_of_target(y) not in ("continuous", "continuous-multioutput")
 
     features = dict.fromkeys(METAFEATURE_NAMES, 0.0)
     features["log_n_samples"] = float(np.log(n_samples))

@@ -166,3 +166,17 @@ def test_only_constant_columns_have_zero_skew_and_kurtosis():
         mf = compute_metafeatures(X, y, landmarkers=False)
     assert mf["mean_abs_skew"] == 0.0 and mf["mean_kurtosis"] == 0.0
     assert mf["categorical_share"] == 1.0
+
+
+def test_a_regression_target_of_whole_numbers_can_be_declared_continuous():
+    # Regression: a target of whole numbers (counts, load_diabetes) was always read as
+    # labels: n_classes in the hundreds and classification landmarkers.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    y = np.round(10 * X[:, 0] + 50)
+    as_labels = compute_metafeatures(X, y)
+    assert as_labels["n_classes"] > 10  # what type_of_target makes of it
+    mf = compute_metafeatures(X, y, classification=False)
+    assert mf["n_classes"] == mf["class_entropy"] == mf["minority_share"] == 0.0
+    assert mf["landmark_1nn"] > 0.8  # R², as for the same target with a fraction added
+    assert mf == pytest.approx(compute_metafeatures(X, y + 0.5), rel=1e-9)

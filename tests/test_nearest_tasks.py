@@ -219,9 +219,9 @@ def test_the_refit_reuses_the_matrix_s_meta_features_of_each_training_task(
     X, y, groups = X[order], y[order], groups[order]
     calls = []
 
-    def counted(X, y):
+    def counted(X, y, **kwargs):
         calls.append(X.shape[0])
-        return compute_metafeatures(X, y)
+        return compute_metafeatures(X, y, **kwargs)
 
     monkeypatch.setattr(base, "compute_metafeatures", counted)
     meta = MetaEstimator(TREE, hyperparams=strategy, random_state=0).fit(X, y, groups=groups)
@@ -243,3 +243,22 @@ def test_the_refit_reuses_the_matrix_s_meta_features_of_each_training_task(
     monkeypatch.setattr(base.joblib, "hash", pytest.fail)
     fitted._task_metafeatures(X[:7], y[:7])
     assert calls[-1] == 7
+
+
+def test_a_regressors_whole_number_targets_are_described_as_continuous():
+    # Regression: with a regressor, tasks whose targets are whole numbers got n_classes in
+    # the hundreds and classification landmarkers, unlike tasks with fractional targets.
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    X, y = load_diabetes(return_X_y=True)  # float targets of whole numbers
+    datasets = [(X[:150], y[:150]), (X[150:300], y[150:300]), (X[300:], y[300:] + 0.5)]
+    grid = {"alpha": [0.1, 10.0]}
+    pm = PerformanceMatrix(Ridge(), grid, metafeatures=True).fit(datasets)
+    n_classes = pm.meta_features_[:, METAFEATURE_NAMES.index("n_classes")]
+    np.testing.assert_array_equal(n_classes, 0.0)
+    for strategy in (NearestTasks(grid, n_neighbors=1), SurrogateDefault(grid)):
+        strategy.fit(Ridge(), datasets, random_state=0)
+        new = strategy._task_metafeatures(X[:100], y[:100])
+        expected = compute_metafeatures(X[:100], y[:100], classification=False)
+        np.testing.assert_array_equal(new, np.array(list(expected.values())))

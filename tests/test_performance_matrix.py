@@ -441,3 +441,71 @@ def test_meta_feature_names_must_name_the_meta_feature_columns():
                                       meta_feature_names=[])
     with pytest.raises(ValueError, match="meta_feature_names was given without meta_features"):
         PerformanceMatrix.from_scores(scores, candidates, meta_feature_names=["a"])
+
+
+def test_mixed_type_task_ids_round_trip_through_from_scores_save_and_load(tmp_path):
+    # Regression: load crashed in np.unique (0 and "b" do not sort), and from_scores turned
+    # the ids [0, "b"] into the strings "0" and "b".
+    X, y, _ = make_linear_tasks(n_tasks=2, n_samples=20, random_state=0)
+    pm = PerformanceMatrix(Ridge(), {"alpha": [0.1]}).fit(
+        {0: (X[:20], y[:20]), "b": (X[20:], y[20:])})
+    pm.save(tmp_path / "mixed.joblib")
+    loaded = PerformanceMatrix.load(tmp_path / "mixed.joblib")
+    assert loaded.tasks_.tolist() == [0, "b"]
+    np.testing.assert_array_equal(loaded.scores_, pm.scores_)
+    given = PerformanceMatrix.from_scores([[0.1, 0.2], [0.3, 0.4]],
+                                          [{"alpha": 1.0}, {"alpha": 2.0}], tasks=[0, "b"])
+    assert given.tasks_.tolist() == [0, "b"]
+    assert given.drop_tasks([0]).tasks_.tolist() == ["b"]
+    with pytest.raises(ValueError, match="distinct ids"):
+        PerformanceMatrix.from_scores(np.zeros((2, 1)), [{"alpha": 1.0}], tasks=[0, 0])
+
+
+def test_tuple_dataset_ids_stay_one_id_per_task():
+    # Regression: {("uci", 1): ...} gave a 2-D tasks_ whose rows drop_tasks could not find.
+    X, y, _ = make_linear_tasks(n_tasks=3, n_samples=20, random_state=0)
+    datasets = {("uci", i): (X[20 * i:20 * (i + 1)], y[20 * i:20 * (i + 1)]) for i in range(3)}
+    pm = PerformanceMatrix(Ridge(), {"alpha": [0.1]}).fit(datasets)
+    assert pm.tasks_.shape == (3,)
+    assert pm.tasks_.tolist() == [("uci", 0), ("uci", 1), ("uci", 2)]
+    assert pm.drop_tasks([("uci", 1)]).tasks_.tolist() == [("uci", 0), ("uci", 2)]
+
+
+@pytest.mark.parametrize("grid", [{}, [], [{}]])
+def test_an_empty_grid_is_refused(grid):
+    # Regression: an empty grid left the estimator's own values as the only "setting",
+    # and LearnedDefault silently "learned" them.
+    X, y, _ = make_linear_tasks(n_tasks=2, n_samples=20, random_state=0)
+    datasets = [(X[:20], y[:20]), (X[20:], y[20:])]
+    with pytest.raises(ValueError, match="names no parameter"):
+        LearnedDefault(grid).fit(Ridge(), datasets)
+    with pytest.raises(ValueError, match="names no parameter"):
+        PerformanceMatrix(Ridge(), param_distributions=grid).fit(datasets)
+
+
+def test_a_one_class_task_is_refused_on_the_datasets_path():
+    # Regression: a tree fits one class, so every setting scored 1.0 there and the task
+    # tied silently (MetaEstimator refuses such a task; the datasets path did not).
+    datasets = _datasets()
+    X_w, y_w = datasets["wine"]
+    datasets["wine"] = (X_w[y_w == 0], y_w[y_w == 0])
+    with pytest.raises(ValueError, match="Task 'wine' has only one class"):
+        PerformanceMatrix(TREE, GRID).fit(datasets)
+
+
+def test_scaled_settings_resolve_on_a_list_of_rows():
+    # Regression: Scaled.resolve read X.shape, so adapt(X.tolist(), y) crashed.
+    from sklearn.svm import SVC
+
+    from metasklearn import MetaEstimator
+    from metasklearn.datasets import make_checkerboard_tasks
+    from metasklearn.hyperparams import Scaled, scaled
+
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    assert Scaled(2.0, "inv_n_features").resolve(X.tolist()) == pytest.approx(2.0 / 3)
+    assert Scaled(1.0).resolve(X.tolist()) == Scaled(1.0).resolve(X)
+    X, y, groups = make_checkerboard_tasks(n_tasks=4, n_samples=30, random_state=0)
+    meta = MetaEstimator(SVC(), hyperparams=LearnedDefault({"gamma": scaled([10.0])}),
+                         random_state=0).fit(X, y, groups=groups)
+    learner = meta.adapt(X[:30].tolist(), y[:30].tolist())
+    assert learner.gamma == pytest.approx(10.0 / (2 * X[:30].var()))

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..metafeatures import METAFEATURE_NAMES, compute_metafeatures
-from ._matrix import PerformanceMatrix, _as_datasets
+from ._matrix import PerformanceMatrix, _as_datasets, _target_kind
 from ._settings import _candidates, _check_names
 from ._relative import resolve_settings
 
@@ -108,6 +108,8 @@ class _MatrixStrategy(BaseHyperparams):
     def _fit_matrix(self, estimator, X, y, groups, n_jobs, random_state, verbose):
         """The fitted matrix: ``X`` itself, or one scored on the collection."""
         name = type(self).__name__
+        # New tasks' meta-features read the target as the training tasks' do.
+        self._target_kind = _target_kind(estimator)
         if isinstance(X, PerformanceMatrix):
             check_is_fitted(X, "scores_")
             if self.param_grid is not None or self.param_distributions is not None:
@@ -165,7 +167,9 @@ class _MatrixStrategy(BaseHyperparams):
         row = same_size.get(joblib.hash((X, y))) if same_size else None
         if row is not None:
             return row.copy()
-        return np.array(list(compute_metafeatures(X, y).values()), dtype=float)
+        classification = self.__dict__.get("_target_kind")
+        return np.array(list(compute_metafeatures(X, y, classification=classification).values()),
+                        dtype=float)
 
     def _check_candidates(self, candidates):
         """Refuse settings the strategy cannot use (a subclass hook; all are fine here)."""

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import joblib
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning, UndefinedMetricWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv, cross_validate
@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_groups, task_indices
+from .._validation import check_groups, check_tasks_have_two_classes, task_indices
 from ..metafeatures import METAFEATURE_NAMES, _check_numeric_features, compute_metafeatures
 from ._relative import resolve_settings
 from ._settings import _candidates
@@ -172,6 +172,10 @@ class PerformanceMatrix(BaseEstimator):
         )
         for task, (X_task, y_task) in zip(tasks.tolist(), datasets):
             _check_task_size(self.estimator, self.cv, task, y_task)
+            if is_classifier(self.estimator):
+                # One class: every setting fails, or all tie and the task says nothing.
+                check_tasks_have_two_classes(y_task, _task_ids([task]),
+                                             [np.arange(y_task.shape[0])])
             if self.metafeatures:
                 # Before the many cross-validations, not after them.
                 _check_numeric_features(X_task)
@@ -202,7 +206,9 @@ class PerformanceMatrix(BaseEstimator):
         self.fit_times_ = np.array([r[1] for r in results], dtype=float).reshape(shape)
         self.meta_features_, self.meta_feature_names_ = None, None
         if self.metafeatures:
-            rows = parallel(delayed(compute_metafeatures)(X_t, y_t) for X_t, y_t in datasets)
+            target = _target_kind(self.estimator)
+            rows = parallel(delayed(compute_metafeatures)(X_t, y_t, classification=target)
+                            for X_t, y_t in datasets)
             self.meta_features_ = np.array([list(row.values()) for row in rows], dtype=float)
             self.meta_feature_names_ = list(METAFEATURE_NAMES)
         return self
@@ -245,8 +251,12 @@ class PerformanceMatrix(BaseEstimator):
                 f"scores has {scores.shape[1]} columns but {len(candidates)} candidates were "
                 "given; pass one setting (a dict) per column."
             )
-        tasks = np.arange(scores.shape[0]) if tasks is None else np.asarray(tasks)
-        if tasks.shape != (scores.shape[0],) or np.unique(tasks).shape[0] != tasks.shape[0]:
+        if tasks is None:
+            tasks = np.arange(scores.shape[0])
+        elif not isinstance(tasks, np.ndarray):
+            tasks = _task_ids(list(tasks))
+        # A set, not np.unique: ids of mixed types (0 and "b") do not sort.
+        if tasks.shape != (scores.shape[0],) or len(set(tasks.tolist())) != tasks.shape[0]:
             raise ValueError(
                 f"tasks must hold {scores.shape[0]} distinct ids, one per row of scores."
             )
@@ -325,7 +335,8 @@ class PerformanceMatrix(BaseEstimator):
         unknown = [task for task in tasks if task not in self.tasks_.tolist()]
         if unknown:
             raise ValueError(f"Unknown task ids {unknown}; the matrix has {self.tasks_.tolist()}.")
-        keep = ~np.isin(self.tasks_, tasks)
+        # Not np.isin: it would read tuple ids as rows of a 2-D array.
+        keep = np.array([task not in tasks for task in self.tasks_.tolist()], dtype=bool)
         return self._subset(keep)
 
     def _subset(self, keep):
@@ -396,18 +407,33 @@ def _as_datasets(X, y, groups):
                     f"Dataset {task!r} must be a pair (X, y), got {type(pair).__name__}."
                 )
             datasets.append(_check_rows(*pair))
-        ids = [task for task, _ in items]
-        tasks = np.array(ids)
-        if tasks.tolist() != ids:
-            # numpy would turn {0: ..., "b": ...} into the strings "0" and "b".
-            tasks = np.array(ids, dtype=object)
-        return tasks, datasets
+        return _task_ids([task for task, _ in items]), datasets
     if y is None:
         raise ValueError("y is required with an array X; or pass a list of (X, y) datasets.")
     X, y = _check_rows(X, y)
     groups = check_groups(groups, y.shape[0])
     tasks, indices = task_indices(groups)
     return tasks, [(_safe_indexing(X, idx), y[idx]) for idx in indices]
+
+
+def _task_ids(ids):
+    """A 1-D array of the ids ``ids`` (a list), each kept as it is."""
+    tasks = np.array(ids)
+    if tasks.ndim != 1 or tasks.tolist() != ids:
+        # numpy would turn {0: ..., "b": ...} into the strings "0" and "b", and the
+        # tuple ids of {("uci", 1): ...} into the rows of a 2-D array.
+        tasks = np.empty(len(ids), dtype=object)
+        for i, task in enumerate(ids):
+            tasks[i] = task
+    return tasks
+
+
+def _target_kind(estimator):
+    """``classification`` for :func:`compute_metafeatures`: from the estimator where it
+    says (a regressor's target of whole numbers is not labels), else from ``y``."""
+    if is_classifier(estimator):
+        return True
+    return False if is_regressor(estimator) else None
 
 
 def _check_rows(X, y):

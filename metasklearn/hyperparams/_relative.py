@@ -74,7 +74,7 @@ class Scaled:
 
         Parameters
         ----------
-        X : {ndarray, DataFrame, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows of the dataset.
 
         Returns
@@ -83,6 +83,8 @@ class Scaled:
             ``factor`` times the ``reference`` property of ``X``, rounded to an
             int when ``integer``.
         """
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)  # a list of rows, as adapt and select accept them
         value = float(self.factor * _REFERENCES[self.reference](X))
         return int(round(value)) if self.integer else value
 

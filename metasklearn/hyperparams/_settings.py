@@ -1,6 +1,7 @@
 """Settings to try: the candidates of a search space, checked and compared."""
 
 import difflib
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import joblib
@@ -17,6 +18,16 @@ def _candidates(estimator, param_grid, param_distributions, n_iter, random_state
         raise ValueError(
             f"{owner} needs exactly one of param_grid (settings to try) and "
             "param_distributions (distributions to draw n_iter settings from)."
+        )
+    space = param_grid if param_grid is not None else param_distributions
+    grids = space if isinstance(space, (list, tuple)) else [space]
+    if all(isinstance(grid, Mapping) and not grid for grid in grids):
+        # Only the estimator's own values would be left: nothing to learn.
+        given = "param_grid" if param_grid is not None else "param_distributions"
+        raise ValueError(
+            f"{owner} got {given}={space!r}, which names no parameter, so the "
+            "estimator's own values would be the only setting. Give at least one "
+            "parameter with its values, for example {'C': [0.1, 1, 10]}."
         )
     if param_grid is not None:
         candidates = list(ParameterGrid(param_grid))
