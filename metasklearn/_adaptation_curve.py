@@ -17,7 +17,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._adapting import _adapt_or_fit
 from ._seeding import seeded_clone
-from ._validation import check_groups, task_indices
+from ._validation import check_groups, rows_indexable, task_indices
 from .tasks import SupportQuerySplit, _fmt
 
 BASELINES = ("scratch", "pooled")
@@ -161,8 +161,9 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
             "tasks and splits each into support and query rows."
         )
     y = np.asarray(y)
-    check_consistent_length(X, y, groups)
-    groups = check_groups(groups, y.shape[0])
+    check_consistent_length(X, y)
+    X = rows_indexable(X)
+    groups = check_groups(groups, y.shape[0])  # names groups if its length is wrong
     splits = _task_splits(cv, X, y, groups)
     labels = y if is_classifier(final) else None
     if _needs_base(baselines):
@@ -236,15 +237,15 @@ def _check_shots(shots):
     return np.sort(values)
 
 
-def _check_scoring_arg(scoring):
-    """Refuse, before any fit, a scoring that is not one metric."""
+def _check_scoring_arg(scoring, several="call adaptation_curve once per metric"):
+    """Refuse, before any fit, a scoring that is not one metric (``several``: what to do
+    for several metrics instead)."""
     if isinstance(scoring, str):
         get_scorer(scoring)  # an unknown name gets scikit-learn's list of the valid ones
     elif scoring is not None and not callable(scoring):
         raise ValueError(
             "scoring must be one metric: a scorer name such as 'r2', a callable scorer "
-            f"(make_scorer) or None; got {scoring!r}. For several metrics, call "
-            "adaptation_curve once per metric."
+            f"(make_scorer) or None; got {scoring!r}. For several metrics, {several}."
         )
 
 

@@ -283,8 +283,9 @@ class MetaEstimator(BaseEstimator):
         """
         self._validate_params()
         # A refit must not leave a previous fit's learners or labels behind: refit=False
-        # or a regressor sets none of them.
-        for name in ("learners_", "population_learner_", "classes_"):
+        # or a regressor sets none of them. Nor its estimator_, which adapt needs: a refit
+        # that fails must not leave adapt the old settings beside the new strategies.
+        for name in ("estimator_", "learners_", "population_learner_", "classes_"):
             self.__dict__.pop(name, None)
         X, y = self._validate_X(X, reset=True, y=y)
         groups = check_groups(groups, _num_samples(X))
@@ -321,12 +322,14 @@ class MetaEstimator(BaseEstimator):
             self.hyperparams_.fit(estimator, X, y, groups, random_state=seed, **context)
             self.best_params_ = dict(self.hyperparams_.best_params_)
             self._log(f"learned settings: {self.best_params_}")
-        self.estimator_ = clone(estimator).set_params(**clone(self.best_params_, safe=False))
+        estimator = clone(estimator).set_params(**clone(self.best_params_, safe=False))
 
         seed = rng.randint(np.iinfo(np.int32).max)
         if self.init is not None:
             self._log(f"meta-training the start with {type(self.init_).__name__}")
-        self.init_.fit(clone(self.estimator_), X, y, groups, random_state=seed, **context)
+        self.init_.fit(clone(estimator), X, y, groups, random_state=seed, **context)
+        # Set once both strategies are fitted: it is what adapt checks for.
+        self.estimator_ = estimator
         if not self.refit:
             return self
 
@@ -384,7 +387,8 @@ class MetaEstimator(BaseEstimator):
             Fitted estimator of the same class as the base estimator; it
             pickles and predicts without metasklearn.
         """
-        check_is_fitted(self)
+        # not just check_is_fitted(self): a refit that failed has dropped estimator_
+        check_is_fitted(self, "estimator_")
         # Tags once: adapt is called per new task, and tags cost as much as validation.
         tags = self.__sklearn_tags__()
         _, y_checked = self._validate_X(X, reset=False, y=y, tags=tags)

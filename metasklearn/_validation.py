@@ -5,7 +5,9 @@ row, the convention of :class:`~sklearn.model_selection.GroupKFold`.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils import check_array
+from sklearn.utils._missing import is_scalar_nan
 
 
 def check_groups(groups, n_samples):
@@ -27,13 +29,11 @@ def check_groups(groups, n_samples):
             f"groups has {groups.shape[0]} entries but X has {n_samples} rows; pass one "
             "task id per row of X."
         )
-    missing = (np.isnan(groups).any() if groups.dtype.kind == "f"
-               else groups.dtype.kind == "O" and np.equal(groups, None).any())
-    if missing:
+    missing = _missing_id(groups)
+    if missing is not None:
         raise ValueError(
-            f"groups contains {'NaN' if groups.dtype.kind == 'f' else 'None'}; every row needs "
-            "a task id. Give the rows without a task their own id or drop them before "
-            "calling fit."
+            f"groups contains {missing}; every row needs a task id. Give the rows without a "
+            "task their own id or drop them before calling fit."
         )
     if groups.dtype.kind == "O":
         try:
@@ -46,6 +46,40 @@ def check_groups(groups, n_samples):
                 "type for all ids (for example str)."
             ) from None
     return groups
+
+
+def _missing_id(groups):
+    """How a missing task id shows in ``groups`` ("NaN", "None", ...), or None if none does."""
+    if groups.dtype.kind == "f":
+        return "NaN" if np.isnan(groups).any() else None
+    if groups.dtype.kind in "mM":
+        return "NaT" if np.isnat(groups).any() else None
+    if groups.dtype.kind != "O":
+        return None
+    # An object array marks a missing id with None, or with NaN as pandas does in a column
+    # of strings (pd.NA, pd.NaT in others). NaN must not reach the sort that finds the
+    # tasks: it compares false with every id, so equal ids would end up in several tasks.
+    if np.equal(groups, None).any():
+        return "None"
+    try:
+        unequal = np.flatnonzero(groups != groups)  # NaN and NaT differ from themselves
+    except TypeError:  # pd.NA compares to pd.NA, which has no truth value
+        return "<NA>"
+    if unequal.size:
+        value = groups[unequal[0]]
+        return "NaN" if is_scalar_nan(value) else repr(value)
+    return None
+
+
+def rows_indexable(X):
+    """``X``, or as CSR if it is a sparse format whose rows cannot be taken (COO, DIA, BSR).
+
+    Tasks are cut out of ``X`` by row positions, as scikit-learn's ``indexable``
+    makes ``cross_validate``'s input; other inputs keep their type.
+    """
+    if sparse.issparse(X) and X.format in ("coo", "dia", "bsr"):
+        return X.tocsr()
+    return X
 
 
 class TaskRows:

@@ -212,6 +212,9 @@ def _check_prior(prior_mean, prior_cov, n_params):
             f"prior_mean must have n_features + 1 = {n_params} entries (intercept "
             f"first, then coefficients); got shape {mean.shape}."
         )
+    # Else every task's parameters, and so y, are NaN (all 0 labels for logistic tasks).
+    if not np.all(np.isfinite(mean)):
+        raise ValueError(f"prior_mean must be finite; got {prior_mean!r}.")
     cov = np.asarray(0.25 if prior_cov is None else prior_cov, dtype=float)
     if cov.ndim == 0:
         cov = cov * np.eye(n_params)
@@ -222,6 +225,8 @@ def _check_prior(prior_mean, prior_cov, n_params):
             f"prior_cov must be a variance, {n_params} variances or a "
             f"({n_params}, {n_params}) matrix; got shape {cov.shape}."
         )
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(f"prior_cov must be finite; got {prior_cov!r}.")
     scale = max(1.0, np.abs(cov).max())
     if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() < -1e-10 * scale:
         raise ValueError("prior_cov must be symmetric positive semi-definite.")

@@ -9,9 +9,9 @@ from sklearn.utils import _safe_indexing, check_consistent_length, check_random_
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._adapting import _adapt_or_fit
-from ._adaptation_curve import adaptation_curve
+from ._adaptation_curve import _check_scoring_arg, adaptation_curve
 from ._adaptation_curve_display import AdaptationCurveDisplay
-from ._validation import check_groups, task_indices
+from ._validation import check_groups, rows_indexable, task_indices
 from .tasks import SupportQuerySplit
 
 __all__ = ["AdaptationCurveDisplay", "FewShotScorer", "adaptation_curve", "make_few_shot_scorer"]
@@ -90,6 +90,7 @@ class FewShotScorer:
             )
         y = np.asarray(y)
         check_consistent_length(X, y)
+        X = rows_indexable(X)
         groups = check_groups(groups, y.shape[0])
         splitter = SupportQuerySplit(
             self.shots, per_class=self.per_class, random_state=self.random_state
@@ -162,5 +163,7 @@ def make_few_shot_scorer(scoring=None, *, shots=5, per_class=False, random_state
     """
     if not isinstance(shots, Integral) or isinstance(shots, bool) or shots < 1:
         raise ValueError(f"shots must be a positive int, got {shots!r}.")
+    # Here, not at the first call: inside a search a scorer that fails scores NaN.
+    _check_scoring_arg(scoring, several="make one few-shot scorer per metric")
     check_random_state(random_state)
     return FewShotScorer(scoring, shots=shots, per_class=per_class, random_state=random_state)

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples
 
-from ._validation import check_groups, task_indices
+from ._validation import check_groups, rows_indexable, task_indices
 
 __all__ = [
     "SupportQuerySplit", "iter_tasks", "make_episodes", "split_classes", "support_query_split",
@@ -85,6 +85,7 @@ def iter_tasks(X, y, groups=None):
     7 (2, 2) [0, 0]
     """
     _, groups = _check_collection(X, y, groups)
+    X = rows_indexable(X)
     task_ids, indices = task_indices(groups)
     for task, idx in zip(task_ids, indices):
         y_task = None if y is None else _safe_indexing(y, idx)
@@ -312,6 +313,7 @@ def support_query_split(X, y, groups=None, *, shots=5, per_class=False, random_s
     _, task_of_row = _check_collection(X, y, groups)
     splitter = SupportQuerySplit(shots, per_class=per_class, random_state=random_state)
     support, query = next(splitter.split(X, y, task_of_row))
+    X = rows_indexable(X)
     out = [_safe_indexing(X, support), _safe_indexing(X, query)]
     out += [None, None] if y is None else [_safe_indexing(y, support), _safe_indexing(y, query)]
     return (*out, task_of_row[support], task_of_row[query])
@@ -370,7 +372,8 @@ def make_episodes(
     X_ep : same type as X, of shape (n_episodes * n_way * (k_shot + n_query), n_features)
         Episode rows. Rows of an episode are contiguous, and inside it the
         rows of each class are contiguous (classes in random order, rows of a
-        class in random order). A DataFrame keeps its original index.
+        class in random order). A DataFrame keeps its original index; COO,
+        DIA and BSR input comes back as CSR.
     y_ep : ndarray of shape (n_episodes * n_way * (k_shot + n_query),)
         Episode labels.
     groups : ndarray of shape (n_episodes * n_way * (k_shot + n_query),)
@@ -433,7 +436,7 @@ def make_episodes(
     rows = np.concatenate(rows)
     y_ep = np.concatenate(new_labels) if relabel else y[rows]
     groups = np.repeat(np.arange(n_episodes), n_way * per_class)
-    return _safe_indexing(X, rows), y_ep, groups
+    return _safe_indexing(rows_indexable(X), rows), y_ep, groups
 
 
 @validate_params(

@@ -466,8 +466,16 @@ def test_lists_are_accepted_and_x_y_and_groups_must_have_as_many_rows(linear):
         np.testing.assert_array_equal(as_lists.scores[name], arrays.scores[name])
     # Also with splits given as an iterable, which no splitter checks.
     splits = list(GroupKFold(2).split(X, y, groups))
-    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[359, 360, 360\\]"):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[359, 360\\]"):
         adaptation_curve(_meta(), X[:-1], y, groups, shots=[2], cv=splits)
+
+
+def test_groups_of_the_wrong_length_are_named(linear):
+    # Regression: scikit-learn's "inconsistent numbers of samples: [360, 360, 359]" did
+    # not say which of X, y and groups was off.
+    X, y, groups = linear
+    with pytest.raises(ValueError, match="groups has 359 entries but X has 360 rows"):
+        adaptation_curve(_meta(), X, y, groups[:-1], shots=[2], cv=2)
 
 
 class _UnfittableAdapter(_Adapter):
@@ -660,3 +668,16 @@ def test_display_from_estimator_hands_on_error_score_and_negation(linear, pyplot
     meta_line = display.lines_["meta"].get_ydata()
     assert np.isnan(meta_line[0]) and meta_line[1] > 0
     assert display.ax_.get_ylabel() == "mean_squared_error"
+
+
+def test_sparse_formats_without_row_indexing_are_taken(linear):
+    # Regression: a COO X failed with "'coo_matrix' object is not subscriptable".
+    import scipy.sparse as sp
+
+    X, y, groups = linear
+    expected = adaptation_curve(MetaEstimator(Ridge()), X, y, groups, shots=[2, 5], cv=3)
+    result = adaptation_curve(MetaEstimator(Ridge()), sp.coo_matrix(X), y, groups,
+                              shots=[2, 5], cv=3)
+    for name, scores in expected.scores.items():
+        # Ridge solves sparse rows iteratively: the same scores, to its tolerance
+        np.testing.assert_allclose(result.scores[name], scores, rtol=1e-3)

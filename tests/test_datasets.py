@@ -320,3 +320,16 @@ def test_a_prior_cov_of_the_wrong_length_is_named_by_its_own_shape():
     with pytest.raises(ValueError, match=r"prior_cov must be a variance, 3 variances or a "
                                          r"\(3, 3\) matrix; got shape \(2,\)"):
         make_linear_tasks(n_tasks=2, n_features=2, prior_cov=[1.0, 2.0], random_state=0)
+
+
+@pytest.mark.parametrize("make", [make_linear_tasks, make_logistic_tasks])
+@pytest.mark.parametrize("params, match", [
+    ({"prior_mean": [np.nan, 0.0]}, "prior_mean must be finite"),
+    ({"prior_mean": [0.0, np.inf]}, "prior_mean must be finite"),
+    ({"prior_cov": [np.inf, 1.0]}, "prior_cov must be finite"),
+])
+def test_a_non_finite_prior_is_refused(make, params, match):
+    # Regression: it drew NaN parameters, so NaN targets (linear) or, silently, labels
+    # that are all 0 (logistic: a NaN probability is never above a uniform draw).
+    with pytest.raises(ValueError, match=match):
+        make(n_tasks=2, n_samples=3, n_features=1, random_state=0, **params)

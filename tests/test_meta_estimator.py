@@ -561,6 +561,29 @@ def test_a_refit_that_fails_leaves_no_learner_to_predict_with(blobs):
         meta.predict(X, groups=groups)
 
 
+def test_a_refit_that_fails_leaves_no_settings_to_adapt_with(blobs):
+    # Regression: only the learners were dropped. adapt went on with the previous fit's
+    # estimator_ (its learned C) beside the new, unfitted strategies: a learner of the
+    # old settings for X of the failed fit's feature count, or LearnedDefault's
+    # NotFittedError, not the meta-estimator's.
+    from sklearn.exceptions import NotFittedError
+
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression(), refit=False,
+                         hyperparams=LearnedDefault({"C": [0.01, 100.0]}, cv=2))
+    meta.fit(X, y, groups=groups)
+    wider = np.hstack([X, X[:, :1]])
+    with pytest.raises(ValueError, match="groups has 179 entries"):
+        meta.fit(wider, y, groups=groups[:-1])
+    with pytest.raises(NotFittedError, match="This MetaEstimator instance is not fitted"):
+        meta.adapt(wider[:30], y[:30])
+    meta.fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="needs at least 2 training tasks"):
+        meta.fit(X, y)
+    with pytest.raises(NotFittedError, match="This MetaEstimator instance is not fitted"):
+        meta.adapt(X[:30], y[:30])
+
+
 def test_datasets_import_under_python_oo():
     # python -OO strips docstrings; building the shared parameter docs must not fail then.
     out = subprocess.run([sys.executable, "-OO", "-c", "import metasklearn.datasets as d; "

@@ -263,6 +263,17 @@ def test_make_few_shot_scorer_rejects_bad_shots(shots):
         make_few_shot_scorer(shots=shots)
 
 
+@pytest.mark.parametrize("scoring, match", [
+    ("r2_scroe", "'r2_scroe' is not a valid scoring value"),
+    (["r2"], "scoring must be one metric"),
+])
+def test_make_few_shot_scorer_rejects_a_bad_scoring_when_made(scoring, match):
+    # Regression: the scoring was first looked at when scoring, so a search scored every
+    # candidate NaN (one warning per fit) and returned the first as the best.
+    with pytest.raises(ValueError, match=match):
+        make_few_shot_scorer(scoring, shots=5)
+
+
 def test_few_shot_scorer_does_not_stratify_integer_regression_targets():
     from sklearn.linear_model import Ridge
     from metasklearn.model_selection import make_few_shot_scorer
@@ -280,3 +291,18 @@ def test_few_shot_scorer_does_not_stratify_integer_regression_targets():
         q = np.setdiff1d(np.flatnonzero(groups == t), s)
         expected.append(Ridge().fit(X[s], y[s]).score(X[q], y[q]))
     assert score == pytest.approx(np.mean(expected), abs=1e-12)
+
+
+# Building the DIA input of a dense X warns (many diagonals); the scorer itself does not.
+@pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")
+def test_few_shot_scorer_takes_sparse_formats_without_row_indexing(collection):
+    # Regression: a COO X failed with "'coo_matrix' object is not subscriptable".
+    import scipy.sparse as sp
+
+    X, y, groups = collection
+    meta = MetaEstimator(Ridge()).fit(X, y, groups=groups)
+    scorer = make_few_shot_scorer(shots=5)
+    expected = scorer(meta, X, y, groups=groups)
+    for fmt in ("coo", "dia", "bsr"):
+        X_sparse = sp.csr_matrix(X).asformat(fmt)
+        assert scorer(meta, X_sparse, y, groups=groups) == pytest.approx(expected)

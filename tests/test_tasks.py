@@ -441,3 +441,38 @@ def test_the_first_non_finite_target_is_the_one_named():
     y[[4, 13]] = [np.inf, np.nan]
     with pytest.raises(ValueError, match=r"y holds NaN or infinity \(first at row 4\)"):
         list(iter_tasks(X, y, groups))
+
+
+def test_nan_among_object_task_ids_is_named_and_never_splits_a_task():
+    # Regression: only None was looked for in an object array. NaN, pandas' mark of a
+    # missing string, was blamed on "mixed types", and among numbers it slipped through
+    # and broke the sort: ids 1 and 2 each became several tasks.
+    pd = pytest.importorskip("pandas")
+    X, y = np.zeros((10, 1)), np.arange(10.0)
+    ids = np.array([2, 1, np.nan, 2, 1, 3, np.nan, 3, 1, 2], dtype=object)
+    with pytest.raises(ValueError, match="groups contains NaN; every row needs a task id"):
+        list(iter_tasks(X, y, ids))
+    names = pd.Series(["a", "b", np.nan, "a", "b", "a", "b", "a", "b", "a"])
+    with pytest.raises(ValueError, match="groups contains NaN; every row needs a task id"):
+        list(iter_tasks(X, y, names))
+    with pytest.raises(ValueError, match="groups contains <NA>; every row needs a task id"):
+        list(iter_tasks(X, y, names.astype("string")))
+
+
+@pytest.mark.parametrize("fmt", ["coo", "dia", "bsr"])
+def test_sparse_formats_without_row_indexing_are_taken_as_csr(fmt):
+    # Regression: MetaEstimator takes COO (as scikit-learn does), but cutting tasks out of
+    # it failed with "'coo_matrix' object is not subscriptable" (NotImplementedError: BSR).
+    X, y, groups = _collection()
+    X_sparse = sp.csr_matrix(X).asformat(fmt)
+    tasks = list(iter_tasks(X_sparse, y, groups))
+    np.testing.assert_array_equal(tasks[1][1].toarray(), X[groups == 1])
+    X_s, X_q, *_ = support_query_split(X_sparse, y, groups, shots=2, random_state=0)
+    dense = support_query_split(X, y, groups, shots=2, random_state=0)
+    np.testing.assert_array_equal(X_s.toarray(), dense[0])
+    np.testing.assert_array_equal(X_q.toarray(), dense[1])
+    labels = np.tile([0, 1], 15)
+    X_ep = make_episodes(X_sparse, labels, n_way=2, k_shot=1, n_query=2, n_episodes=2,
+                         random_state=0)[0]
+    np.testing.assert_array_equal(X_ep.toarray(), make_episodes(
+        X, labels, n_way=2, k_shot=1, n_query=2, n_episodes=2, random_state=0)[0])
