@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import log_softmax
-from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.feature_selection import SelectKBest, f_regression
 from sklearn.linear_model import (
     LinearRegression,
@@ -722,3 +722,38 @@ def test_the_overflow_check_refuses_only_products_that_overflow():
     X[0, 0] = 1e155
     with pytest.raises(ValueError, match="rows given to fit: the products"):
         _check_gram_finite(X, "fit")
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+@pytest.mark.parametrize("estimator", [Ridge(), LogisticRegression()])
+def test_adapt_takes_a_column_y_as_the_estimator_s_fit_does(estimator, pipeline):
+    # y of shape (n, 1) is raveled with a DataConversionWarning by MetaEstimator.adapt's
+    # checks and by the estimator's own fit; through a Pipeline the MAP got it as a column
+    # (a 2-D coef_ for Ridge, an einsum error for LogisticRegression).
+    X, y, groups = make_linear_tasks(n_tasks=10, n_samples=15, n_features=3, random_state=0)
+    if is_classifier(estimator):
+        y = (y > np.median(y)).astype(int)
+    if pipeline:
+        estimator = make_pipeline(StandardScaler(), estimator)
+    meta = MetaEstimator(estimator, init=GaussianPrior(), refit=False).fit(X, y, groups=groups)
+    flat = meta.adapt(X[:8], y[:8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataConversionWarning)
+        column = meta.adapt(X[:8], y[:8, None])
+    final = column[-1] if pipeline else column
+    np.testing.assert_array_equal(final.coef_, (flat[-1] if pipeline else flat).coef_)
+    np.testing.assert_array_equal(column.predict(X), flat.predict(X))
+
+
+def test_an_all_zero_feature_leaves_the_restricted_likelihood_unchanged():
+    # An all-zero column (a category absent from the training rows) carries no
+    # information; its clamped scale (1e-150) entered the REML term and added about 345
+    # to log_marginal_likelihood_, a noise-driven value that EM's stopping rule and
+    # SQUAREM's acceptance then compared.
+    X, y, groups = make_linear_tasks(n_tasks=10, n_samples=15, n_features=3,
+                                     random_state=0)
+    base = GaussianPrior().fit(Ridge(), X, y, groups)
+    padded = GaussianPrior().fit(Ridge(), np.c_[X, np.zeros(len(X))], y, groups)
+    np.testing.assert_allclose(padded.log_marginal_likelihood_,
+                               base.log_marginal_likelihood_, atol=1e-3)
+    np.testing.assert_allclose(padded.mean_[:4], base.mean_, atol=1e-3)

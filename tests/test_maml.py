@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -999,3 +999,22 @@ def test_adapt_with_early_stopping_keeps_the_epoch_of_the_best_validation_score(
     assert len(learner.validation_scores_) == learner.n_iter_ == 8
     assert learner.best_validation_score_ == max(learner.validation_scores_)
     assert learner.best_loss_ is None
+
+
+def test_prototype_head_adapts_to_a_column_y_as_the_mlp_s_fit_does():
+    # MetaEstimator.adapt and MLPClassifier.fit take y of shape (n, 1) (with a
+    # DataConversionWarning); the prototype start failed on it with a bare matmul error.
+    X, y, groups = load_digits_episodes(n_way=3, k_shot=3, n_query=3, n_episodes=20,
+                                        random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    meta = MetaEstimator(mlp, init=FOMAML(n_iter=3, meta_batch_size=5, shots=9,
+                                          label_space="episodic", episodic_head="prototype"),
+                         refit=False, random_state=0).fit(X, y, groups=groups)
+    Xe, ye = _episode(3, n_way=3)
+    support = np.concatenate([np.flatnonzero(ye == c)[:3] for c in range(3)])
+    flat = meta.adapt(Xe[support], ye[support])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataConversionWarning)
+        column = meta.adapt(Xe[support], ye[support][:, None])
+    for a, b in zip(flat.coefs_ + flat.intercepts_, column.coefs_ + column.intercepts_):
+        np.testing.assert_array_equal(a, b)

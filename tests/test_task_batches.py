@@ -147,3 +147,28 @@ def test_rows_that_are_all_alike_count_as_shared_labels():
     # One label in every task: nothing to compare either.
     assert detect_label_space(np.zeros(6, dtype=int), indices,
                               np.arange(12.0).reshape(6, 2)) == "shared"
+
+
+def test_label_space_of_sparse_rows_is_detected_without_densifying_them():
+    # Sparse X is supported and memory grows with the meta-batch: label_space="auto"
+    # must not turn the whole collection into a dense array (it did, with X.toarray()).
+    import tracemalloc
+
+    from scipy import sparse
+
+    gen = np.random.RandomState(0)
+    n_tasks, n_rows = 400, 10
+    X = sparse.random(n_tasks * n_rows, 2000, density=0.002, format="csr", random_state=0)
+    codes = gen.randint(0, 2, size=n_tasks * n_rows)
+    indices = [np.arange(t * n_rows, (t + 1) * n_rows) for t in range(n_tasks)]
+    expected = detect_label_space(codes, indices[:20], X[:20 * n_rows].toarray())
+    tracemalloc.start()
+    try:
+        for matrix in (X, X.tocsc()):
+            assert detect_label_space(codes, indices[:20], matrix[:20 * n_rows]) == expected
+        tracemalloc.reset_peak()
+        detect_label_space(codes, indices[:20], X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.shape[0] * X.shape[1] * 8 / 4  # far below a dense copy (64 MB)

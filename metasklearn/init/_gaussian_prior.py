@@ -7,7 +7,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import (_num_samples, check_is_fitted, column_or_1d,
+                                      validate_data)
 
 from .._validation import task_indices
 from . import _linear_adapters as adapters
@@ -330,8 +331,10 @@ class GaussianPrior(BaseInit):
             # The transformer validated X and returns an array (checked finite above):
             # record its width only.
             Z = validate_data(final, X, reset=True, skip_check_array=True)
-            y = check_array(y, ensure_2d=False, dtype="numeric" if self._kind == "regression"
-                            else None, ensure_min_samples=0, input_name="y")
+            # a column y is raveled with a warning, as validate_data does for a bare estimator
+            y = column_or_1d(check_array(y, ensure_2d=False, dtype="numeric" if self._kind ==
+                                         "regression" else None, ensure_min_samples=0,
+                                         input_name="y"), warn=True)
             check_consistent_length(Z, y)
         if np.iscomplexobj(Z):
             # The cast to float below would drop the imaginary parts with a mere

@@ -105,7 +105,10 @@ def _gaussian_e_step(gram, xty, yty, counts, cov, noise_var, reml):
               + np.linalg.slogdet(P)[1])
     loglik = float(-0.5 * np.sum(counts * np.log(2 * np.pi) + logdet + quad))
     if reml:
-        loglik -= 0.5 * (np.sum(np.log(eig[keep])) + 2 * np.sum(np.log(scale)))
+        # A coordinate without any information (an all-zero feature) is not estimable:
+        # its eigenvalue is dropped above, so its (clamped, 1e-150) scale must be too.
+        informed = np.diag(info) > 0
+        loglik -= 0.5 * (np.sum(np.log(eig[keep])) + 2 * np.sum(np.log(scale[informed])))
     return mean, m, V, prec, mean_cov, loglik
 
 

@@ -13,7 +13,7 @@ learned shared vector that every class starts from otherwise.
 """
 
 import numpy as np
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ..engine._mlp import _derivative, _matmul, forward
 from ._task_batches import task_targets
@@ -124,7 +124,7 @@ def prototype_start(coefs, intercepts, X, y, activation, scale):
     """
     X = check_array(X, accept_sparse=["csr", "csc"], dtype=np.float64)
     X = X.toarray() if hasattr(X, "toarray") else X
-    Y, _ = task_targets(np.asarray(y)[None, :], True)
+    Y, _ = task_targets(column_or_1d(y)[None, :], True)  # y as a column, as fit takes it
     W, b, _ = prototype_layer([c[None] for c in coefs[:-1]], [b[None] for b in intercepts[:-1]],
                               X[None], Y, activation, scale)
     return coefs[-1] + W[0], intercepts[-1] + b[0]

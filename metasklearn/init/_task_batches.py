@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 
 def detect_label_space(y_codes, indices, X, max_tasks=500):
@@ -21,14 +22,19 @@ def detect_label_space(y_codes, indices, X, max_tasks=500):
     (E - 1)`` for ``L`` labels and ``E`` means). Shared when the explained
     fraction exceeds twice that plus 0.05.
     """
-    X = X.toarray() if sparse.issparse(X) else np.asarray(X, dtype=float)
-    scale = X.std(axis=0)
+    if sparse.issparse(X):
+        # never densify the whole collection: only the means of a few tasks' rows
+        X = X.tocsr()
+        scale = np.sqrt(mean_variance_axis(X, axis=0)[1])
+    else:
+        X = np.asarray(X, dtype=float)
+        scale = X.std(axis=0)
     scale[scale == 0] = 1.0
     means, labels = [], []
     for _, idx in zip(range(max_tasks), indices):
         codes = y_codes[idx]
         for label in np.unique(codes):
-            means.append(X[idx[codes == label]].mean(axis=0) / scale)
+            means.append(np.asarray(X[idx[codes == label]].mean(axis=0)).ravel() / scale)
             labels.append(label)
     means, labels = np.array(means), np.array(labels)
     total = ((means - means.mean(axis=0)) ** 2).sum()
