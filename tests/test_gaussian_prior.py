@@ -757,3 +757,30 @@ def test_an_all_zero_feature_leaves_the_restricted_likelihood_unchanged():
     np.testing.assert_allclose(padded.log_marginal_likelihood_,
                                base.log_marginal_likelihood_, atol=1e-3)
     np.testing.assert_allclose(padded.mean_[:4], base.mean_, atol=1e-3)
+
+
+def test_an_extrapolation_that_overflows_is_refused_without_a_warning():
+    # Regression: with a full covariance and an all-zero feature, SQUAREM's jump of the
+    # log noise variance overflowed exp; the jump was refused, but numpy's overflow
+    # RuntimeWarning reached the user.
+    X, y, groups = make_linear_tasks(n_tasks=10, n_samples=15, n_features=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        prior = GaussianPrior("full").fit(Ridge(), np.c_[X, np.zeros(len(X))], y, groups)
+    assert np.all(np.isfinite(prior.mean_)) and np.isfinite(prior.noise_variance_)
+
+
+def test_a_target_of_several_columns_is_refused_by_name():
+    # Regression: a 2-D y reached the EM and failed with a bare matmul error.
+    X, y, groups = make_linear_tasks(n_tasks=4, n_samples=20, random_state=0)
+    with pytest.raises(ValueError, match="y should be a 1d array"):
+        GaussianPrior().fit(Ridge(), X, np.c_[y, y], groups)
+
+
+def test_a_refit_on_a_regressor_keeps_no_classes():
+    # Regression: classes_ of an earlier fit on a classifier outlived a refit on a regressor.
+    X, y, groups = make_logistic_tasks(n_tasks=6, n_samples=20, n_features=2, random_state=0)
+    prior = GaussianPrior().fit(LogisticRegression(), X, y, groups)
+    assert hasattr(prior, "classes_")
+    prior.fit(Ridge(), X, y.astype(float), groups)
+    assert not hasattr(prior, "classes_")

@@ -1018,3 +1018,14 @@ def test_prototype_head_adapts_to_a_column_y_as_the_mlp_s_fit_does():
         column = meta.adapt(Xe[support], ye[support][:, None])
     for a, b in zip(flat.coefs_ + flat.intercepts_, column.coefs_ + column.intercepts_):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_refit_on_a_regressor_keeps_no_classes():
+    # Regression: classes_ of an earlier fit on a classifier outlived a refit on a regressor.
+    X, y, groups = load_digits_episodes(n_way=3, k_shot=3, n_query=3, n_episodes=12,
+                                        random_state=0)
+    strategy = Reptile(n_iter=2, meta_batch_size=4, shots=9)
+    strategy.fit(MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", max_iter=2), X, y, groups)
+    assert hasattr(strategy, "classes_")
+    strategy.fit(_sgd_mlp(hidden_layer_sizes=(8,), max_iter=2), X, y.astype(float), groups)
+    assert not hasattr(strategy, "classes_")

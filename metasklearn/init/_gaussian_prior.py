@@ -233,8 +233,12 @@ class GaussianPrior(BaseInit):
             Fitted prior.
         """
         self._validate_params()
+        # A regressor sets no classes_: a refit must not keep a classifier's.
+        self.__dict__.pop("classes_", None)
         self._meta_verbose = verbose
         self._kind = adapters.check_linear(estimator)
+        # One target per row, raveled from a column as the estimator's fit does.
+        y = column_or_1d(y, warn=True)
         self._fit_intercept = adapters.fit_intercept(estimator)
         self.transformer_, X = fit_transformer(estimator, X, y)
         X = check_array(X, dtype=float, input_name="X (as the linear step sees it)")

@@ -102,6 +102,8 @@ class _MLPMetaInit(BaseInit):
             The strategy, with the learned start in ``coefs_`` and ``intercepts_``.
         """
         self._validate_params()
+        # A regressor sets no classes_: a refit must not keep a classifier's.
+        self.__dict__.pop("classes_", None)
         name = type(self).__name__
         self.transformer_, X = fit_transformer(estimator, X, y)
         _, estimator = split_pipeline(estimator)

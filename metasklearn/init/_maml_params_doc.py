@@ -65,7 +65,8 @@ MLP_META_INIT_PARAMS = """
     ----------
     coefs_, intercepts_ : list of ndarray
         The learned starting weights (output layer: one column per known
-        label, or one shared column for episodic tasks).
+        label, one column for two known labels as in ``MLPClassifier``, or
+        one shared column for episodic tasks).
     loss_curve_ : ndarray of shape (n_iter,)
         Meta-loss per meta-iteration: mean query loss after the inner ``fit``
         (Reptile: the inner ``fit``'s training loss in its last epoch).

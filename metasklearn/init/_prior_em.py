@@ -242,8 +242,10 @@ def fit_gaussian_prior(stats, *, diagonal, shrinkage, reg_covar, reml, max_iter,
     def is_valid(theta):
         if not np.all(np.isfinite(theta)):
             return False
-        cov, noise_var = unpack(theta)
-        return noise_var > noise_floor and _is_valid_cov(0.5 * (cov + cov.T), floor)
+        with np.errstate(over="ignore"):  # a jump too far overflows exp: refused below
+            cov, noise_var = unpack(theta)
+        return bool(np.isfinite(noise_var) and noise_var > noise_floor
+                    and _is_valid_cov(0.5 * (cov + cov.T), floor))
 
     theta = pack(cov, noise_var)
     theta, loglik, n_iter, converged = _squarem(em_step, theta, is_valid, max_iter=max_iter,
