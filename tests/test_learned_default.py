@@ -99,6 +99,19 @@ def test_param_distributions_are_seeded():
     assert a.candidates_ != c.candidates_
 
 
+def test_a_random_state_instance_draws_the_settings_once():
+    # Regression: the strategy's up-front check drew settings from a RandomState instance
+    # before the matrix drew its own, so the settings checked were not the ones scored and
+    # differed from a PerformanceMatrix given the same state.
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)
+    dists = {"alpha": loguniform(1e-3, 1e3)}
+    strategy = LearnedDefault(param_distributions=dists, n_iter=4).fit(
+        Ridge(), X, y, groups, random_state=np.random.RandomState(0))
+    matrix = PerformanceMatrix(Ridge(), param_distributions=dists, n_iter=4,
+                               random_state=np.random.RandomState(0)).fit(X, y, groups)
+    assert strategy.candidates_ == matrix.candidates_
+
+
 def test_results_table_turns_into_a_dataframe():
     pd = pytest.importorskip("pandas")
     X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)

@@ -1,5 +1,6 @@
 """The interface every hyperparameter strategy implements, and shared machinery."""
 
+import copy
 from numbers import Integral, Real
 
 import joblib
@@ -135,9 +136,10 @@ class _MatrixStrategy(BaseHyperparams):
             return X
         # Checked here so the error names the strategy, not the matrix, and before
         # the matrix's many cross-validations.
+        # A RandomState instance is copied: the matrix must draw the settings checked here.
         self._check_candidates(_candidates(
             estimator, self.param_grid, self.param_distributions, self.n_iter,
-            random_state, name))
+            copy.deepcopy(random_state), name))
         matrix = PerformanceMatrix(
             estimator, self.param_grid, param_distributions=self.param_distributions,
             n_iter=self.n_iter, cv=self.cv, scoring=self.scoring,

@@ -121,7 +121,9 @@ class Portfolio(_MatrixStrategy):
     search : {"grid", "halving"}, default="grid"
         ``"halving"`` races the members by successive halving.
     time_aware : bool, default=False
-        Greedy steps maximise regret reduction per second of fit time.
+        Greedy steps maximise regret reduction per second of fit time. The
+        times are measured, so the portfolio can differ from run to run
+        (and with ``n_jobs``) unless the matrix is given with its times.
     normalize : {"minmax", "rank"}, default="minmax"
         Per-task normalisation of the scores the portfolio is picked from
         (see :meth:`PerformanceMatrix.normalized`).
