@@ -148,13 +148,7 @@ def adaptation_curve(estimator, X, y, groups, *, shots=None, per_class=False,
         raise ValueError(
             f"error_score must be 'raise' or a number (such as np.nan); got {error_score!r}."
         )
-    if per_class and not is_classifier(final):
-        # SupportQuerySplit would ask to pass class labels y, which were passed.
-        base = final._base_estimator() if hasattr(final, "_base_estimator") else final
-        raise ValueError(
-            f"per_class=True counts shots per class, but {type(base).__name__} is not a "
-            "classifier, so y holds no classes. Use per_class=False for a regressor."
-        )
+    _check_per_class(final, per_class)
     if groups is None:
         raise ValueError(
             "adaptation_curve needs the task id of each row (groups): it holds out whole "
@@ -235,6 +229,17 @@ def _check_shots(shots):
     if np.unique(values).shape[0] != values.shape[0]:
         raise ValueError(f"shots must not repeat a value; got {shots!r}.")
     return np.sort(values)
+
+
+def _check_per_class(final, per_class):
+    """Refuse ``per_class`` for a regressor (``final``: the estimator or a Pipeline's last step)."""
+    if per_class and not is_classifier(final):
+        # SupportQuerySplit would ask to pass class labels y, which were passed.
+        base = final._base_estimator() if hasattr(final, "_base_estimator") else final
+        raise ValueError(
+            f"per_class=True counts shots per class, but {type(base).__name__} is not a "
+            "classifier, so y holds no classes. Use per_class=False for a regressor."
+        )
 
 
 def _check_scoring_arg(scoring, several="call adaptation_curve once per metric"):

@@ -33,7 +33,7 @@ def check_groups(groups, n_samples):
     if missing is not None:
         raise ValueError(
             f"groups contains {missing}; every row needs a task id. Give the rows without a "
-            "task their own id or drop them before calling fit."
+            "task their own id, or drop them."
         )
     if groups.dtype.kind == "O":
         try:

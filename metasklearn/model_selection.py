@@ -5,11 +5,12 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._adapting import _adapt_or_fit
-from ._adaptation_curve import _check_scoring_arg, adaptation_curve
+from ._adaptation_curve import _check_per_class, _check_scoring_arg, adaptation_curve
 from ._adaptation_curve_display import AdaptationCurveDisplay
 from ._validation import check_groups, rows_indexable, task_indices
 from .tasks import SupportQuerySplit
@@ -88,6 +89,8 @@ class FewShotScorer:
                 "sklearn.set_config(enable_metadata_routing=True) and pass groups to "
                 "fit (GridSearchCV) or in params={'groups': groups} (cross_validate)."
             )
+        _check_per_class(estimator[-1] if isinstance(estimator, Pipeline) else estimator,
+                         self.per_class)
         y = np.asarray(y)
         check_consistent_length(X, y)
         X = rows_indexable(X)
@@ -138,7 +141,8 @@ def make_few_shot_scorer(scoring=None, *, shots=5, per_class=False, random_state
         Count ``shots`` per class (N-way K-shot) instead of per task.
     random_state : int, RandomState instance or None, default=0
         Seeds the support/query split. A fixed default, so every candidate
-        of a search is scored on the same split.
+        of a search is scored on the same split; a RandomState instance (or
+        None) draws another split at every call.
 
     Returns
     -------

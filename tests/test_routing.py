@@ -274,6 +274,17 @@ def test_make_few_shot_scorer_rejects_a_bad_scoring_when_made(scoring, match):
         make_few_shot_scorer(scoring, shots=5)
 
 
+def test_few_shot_scorer_names_per_class_with_a_regressor():
+    # Regression: SupportQuerySplit asked to "pass y" (which was passed) when per_class=True
+    # met a regressor; adaptation_curve already named the estimator.
+    X, y, groups = make_linear_tasks(n_tasks=4, n_samples=20, random_state=0)
+    meta = MetaEstimator(Ridge()).fit(X, y, groups=groups)
+    scorer = make_few_shot_scorer(shots=3, per_class=True)
+    for estimator in (meta, Pipeline([("scale", StandardScaler()), ("meta", meta)]), Ridge()):
+        with pytest.raises(ValueError, match="but Ridge is not a classifier"):
+            scorer(estimator, X, y, groups=groups)
+
+
 def test_few_shot_scorer_does_not_stratify_integer_regression_targets():
     from sklearn.linear_model import Ridge
     from metasklearn.model_selection import make_few_shot_scorer
