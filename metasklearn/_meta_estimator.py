@@ -77,7 +77,8 @@ class MetaEstimator(BaseEstimator):
     n_jobs : int, default=None
         Jobs for joblib: strategies parallelise their work over tasks, and
         the per-task learners are fitted in parallel. Results do not depend
-        on it.
+        on it, except with ``Portfolio(time_aware=True)``, which picks from
+        measured fit times.
     random_state : int, RandomState instance or None, default=None
         Seeds the strategies and, where the base estimator's ``random_state``
         is ``None``, the base estimator, so that a fixed value gives the same
@@ -437,8 +438,9 @@ class MetaEstimator(BaseEstimator):
         raise ValueError(
             f"decision_function is undefined across tasks here: the learner of task "
             f"{task!r} saw only the labels {learner.classes_.tolist()} of "
-            f"{self.classes_.tolist()}. Use predict_proba, or call decision_function on "
-            "that task's rows alone."
+            f"{self.classes_.tolist()}, so its columns would not follow classes_ (the rows "
+            f"of that task alone are refused too). Use predict_proba, or that task's own "
+            f"learner: meta.learners_[{task!r}].decision_function(X_task)."
         )
 
     @available_if(_base_has("predict"))
@@ -496,7 +498,8 @@ class MetaEstimator(BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The learners' decision function; every task involved must have
-            seen the same labels.
+            seen all labels of ``classes_`` (for one that saw fewer, call its
+            learner in ``learners_``).
         """
         return self._by_task("decision_function", X, groups)
 

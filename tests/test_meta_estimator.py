@@ -109,6 +109,20 @@ def test_predict_proba_aligns_tasks_that_saw_fewer_classes():
         meta.decision_function(X, groups=groups)
 
 
+def test_decision_function_error_points_to_the_task_learner_not_to_its_rows_alone():
+    # The message used to advise "call decision_function on that task's rows alone",
+    # which raises the same error: a task that saw fewer labels is refused on its own too.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 2))
+    y = np.r_[np.tile([0, 1], 15), np.tile([0, 1, 2], 10)]
+    groups = np.repeat([0, 1], 30)
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match=r"learners_\[0\]\.decision_function"):
+        meta.decision_function(X[:30], groups=groups[:30])
+    assert meta.decision_function(X[30:], groups=groups[30:]).shape == (30, 3)
+    assert meta.learners_[0].decision_function(X[:30]).shape == (30,)
+
+
 def test_string_labels_and_task_ids(blobs):
     X, y, groups = blobs
     labels = np.array(["cat", "dog", "hamster"])[y]
