@@ -41,7 +41,8 @@ class PerformanceMatrix(BaseEstimator):
     A matrix computed elsewhere (your own meta-data) enters through
     :meth:`from_scores`; :meth:`save` and :meth:`load` keep one on disk.
     Strategies (:class:`LearnedDefault`, :class:`Portfolio`,
-    :class:`NearestTasks`) accept a fitted matrix in place of ``X``.
+    :class:`NearestTasks`, :class:`SurrogateDefault`) accept a fitted
+    matrix in place of ``X``.
 
     Parameters
     ----------
@@ -65,7 +66,7 @@ class PerformanceMatrix(BaseEstimator):
     metafeatures : bool, default=False
         Also compute each task's meta-features
         (:func:`metasklearn.metafeatures.compute_metafeatures`), which
-        :class:`NearestTasks` needs.
+        :class:`NearestTasks` and :class:`SurrogateDefault` need.
     n_jobs : int, default=None
         Parallel (task, setting) evaluations.
     random_state : int, RandomState instance or None, default=None
