@@ -9,6 +9,15 @@ from ._adaptation_curve import BASELINES, adaptation_curve
 _LABELS = {"meta": "meta-learned", "scratch": "scratch", "pooled": "pooled"}
 
 
+def _pyplot(caller):
+    """``matplotlib.pyplot``, or an ImportError saying that ``caller`` needs it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(f"{caller} needs matplotlib: pip install matplotlib.") from error
+    return plt
+
+
 class AdaptationCurveDisplay:
     """Adaptation curve: held-out task score against shots, per method.
 
@@ -83,7 +92,8 @@ class AdaptationCurveDisplay:
             Y-axis label; ``None`` takes the display's ``score_name``
             (without its ``neg_`` prefix when ``negate_score``).
         line_kw : dict, default=None
-            Keyword arguments of every ``ax.plot`` call (the mean lines).
+            Keyword arguments of every ``ax.plot`` call (the mean lines); they
+            override the default ``marker="o"``.
         fill_between_kw : dict, default=None
             Keyword arguments of every ``ax.fill_between`` call (the bands).
 
@@ -93,12 +103,7 @@ class AdaptationCurveDisplay:
             The display, with ``ax_``, ``figure_``, ``lines_`` and
             ``fill_between_`` set.
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:
-            raise ImportError(
-                "AdaptationCurveDisplay.plot needs matplotlib: pip install matplotlib."
-            ) from error
+        plt = _pyplot("AdaptationCurveDisplay.plot")
         if ax is None:
             _, ax = plt.subplots()
         shots = np.asarray(self.shots)
@@ -128,8 +133,9 @@ class AdaptationCurveDisplay:
             mean = scores.mean(axis=1)
             n_tasks = scores.shape[1]
             sem = scores.std(axis=1, ddof=1) / np.sqrt(n_tasks) if n_tasks > 1 else 0 * mean
-            (line,) = ax.plot(shots, mean, marker="o", label=_LABELS.get(name, name),
-                              **(line_kw or {}))
+            # The default marker is a default: line_kw may replace it (marker=None too).
+            (line,) = ax.plot(shots, mean, label=_LABELS.get(name, name),
+                              **{"marker": "o", **(line_kw or {})})
             kw = {"alpha": 0.2, "color": line.get_color(), **(fill_between_kw or {})}
             self.fill_between_[name] = ax.fill_between(shots, mean - 1.96 * sem,
                                                        mean + 1.96 * sem, **kw)
@@ -198,6 +204,8 @@ class AdaptationCurveDisplay:
             The plotted display; the scores are in its ``scores`` (call
             :func:`adaptation_curve` for the held-out task ids too).
         """
+        # Before the curve, which may take long: its scores would be lost to the error.
+        _pyplot("AdaptationCurveDisplay.from_estimator")
         result = adaptation_curve(
             estimator, X, y, groups, shots=shots, per_class=per_class, baselines=baselines,
             cv=cv, scoring=scoring, n_jobs=n_jobs, random_state=random_state,

@@ -159,7 +159,8 @@ def run(collection="sinusoid", *, n_train_tasks=None, n_test_tasks=None, shots=N
     methods = {}
     with warnings.catch_warnings():
         # MLPs on a few rows hit max_iter; the warnings would drown the table.
-        # sklearn.utils.parallel hands these filters on to the joblib workers.
+        # sklearn.utils.parallel hands these filters on to the joblib workers (from
+        # scikit-learn 1.7 on; 1.6 hands on the configuration only).
         warnings.simplefilter("ignore", ConvergenceWarning)
         log(f"generating {n_train_tasks} meta-training and {n_test_tasks} held-out "
             f"{collection} tasks")
@@ -239,11 +240,17 @@ def _print_report(r, out):
           f"{row['mean_score']:>13.3f}  {row['params']}")
 
 
-def _int_at_least(low):
+def _int_at_least(low, high=None):
+    within = f">= {low}" if high is None else f"between {low} and {high}"
+
     def parse(text):
-        if not text.strip().lstrip("+-").isdigit() or int(text) < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
-        return int(text)
+        try:
+            value = int(text)
+        except ValueError:  # argparse would say "invalid parse value"
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected an integer {within}, got {text!r}")
+        return value
     return parse
 
 
@@ -275,7 +282,9 @@ def main(argv=None):
     parser.add_argument("--shots", type=_int_at_least(1),
                         help="support rows per held-out task (per class for digits)")
     parser.add_argument("--n-jobs", type=int, default=-1, help="joblib jobs (default -1)")
-    parser.add_argument("--random-state", type=_int_at_least(0), default=0,
+    # The estimators take seeds up to 2**32 - 1 (numpy's); a larger one failed after the
+    # data were drawn, with a traceback.
+    parser.add_argument("--random-state", type=_int_at_least(0, 2**32 - 1), default=0,
                         help="seed of everything (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ from sklearn.utils import Bunch
 from threadpoolctl import threadpool_limits
 
 import metasklearn._adaptation_curve as curve_module
+import metasklearn._adaptation_curve_display as display_module
 from metasklearn import MetaEstimator
 from metasklearn._adaptation_curve import _nested_supports
 from metasklearn._adapting import _adapt_or_fit
@@ -581,6 +582,29 @@ def test_display_without_matplotlib_names_the_fix(monkeypatch):
     display = AdaptationCurveDisplay(shots=[1], scores={"meta": np.ones((1, 2))})
     with pytest.raises(ImportError, match="pip install matplotlib"):
         display.plot()
+
+
+def test_display_from_estimator_without_matplotlib_fails_before_the_curve(monkeypatch):
+    # Regression: the whole curve was computed, then lost to plot's ImportError.
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+
+    def curve(*args, **kwargs):
+        raise AssertionError("adaptation_curve ran without matplotlib")
+
+    monkeypatch.setattr(display_module, "adaptation_curve", curve)
+    with pytest.raises(ImportError, match="from_estimator needs matplotlib"):
+        AdaptationCurveDisplay.from_estimator(_meta(), np.ones((4, 1)), np.ones(4),
+                                              [0, 0, 1, 1])
+
+
+def test_display_line_kw_overrides_the_default_marker(pyplot):
+    # Regression: a marker in line_kw raised "got multiple values for keyword 'marker'".
+    scores = {"meta": np.ones((2, 3)), "scratch": np.zeros((2, 3))}
+    display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot(
+        line_kw={"marker": "s"})
+    assert {line.get_marker() for line in display.lines_.values()} == {"s"}
+    display = AdaptationCurveDisplay(shots=[1, 5], scores=scores).plot()
+    assert display.lines_["meta"].get_marker() == "o"  # the default is kept
 
 
 def test_display_warns_when_a_nan_score_hides_a_point(pyplot):

@@ -148,6 +148,10 @@ def test_help_lists_collections(capsys):
         (["--n-train-tasks", "1"], "expected an integer >= 2"),
         (["--collection", "nope"], "invalid choice"),
         (["--n-jobs", "0"], "--n-jobs 0"),
+        # Regressions: a seed above 2**32 - 1 was a traceback from MetaEstimator after the
+        # collections were drawn (exit 1); "--5" was "invalid parse value".
+        (["--random-state", str(2**32)], "expected an integer between 0 and 4294967295"),
+        (["--shots=--5"], "expected an integer >= 1, got '--5'"),
     ],
 )
 def test_bad_arguments_are_usage_errors(capsys, argv, message):
