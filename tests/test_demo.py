@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from metasklearn._demo import COLLECTIONS, SupportQuerySplit, _evaluate, _pooled_score, main, run
@@ -94,6 +95,36 @@ def test_pooled_scored_on_the_few_shot_scorers_query_rows(make, dummy, scoring):
     np.testing.assert_allclose(pooled["scores"], scratch["scores"])
 
 
+class _Constant(RegressorMixin, BaseEstimator):
+    """Predicts ``constant`` whatever it was fitted on; takes a seed as the demo sets one."""
+
+    def __init__(self, constant=0.0, random_state=None):
+        self.constant = constant
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        return np.full(np.asarray(X).shape[0], float(self.constant))
+
+
+def test_run_scores_pooled_on_the_query_rows_of_the_scratch_column(monkeypatch):
+    # The test above hands _pooled_score a splitter it built itself; run() must build the
+    # one that matches its few-shot scorer (same shots and seed). With a constant model
+    # scratch and pooled then score the same rows per task: equal scores, task by task.
+    spec = dataclasses.replace(COLLECTIONS["sinusoid"], estimator=_Constant(),
+                               grid={"constant": [0.0]})
+    monkeypatch.setitem(COLLECTIONS, "sinusoid", spec)
+    results = run("sinusoid", n_train_tasks=3, n_test_tasks=4, shots=5, n_jobs=1,
+                  verbose=False, out=io.StringIO())
+    m = results["methods"]
+    assert np.ptp(m["scratch"]["scores"]) > 0  # the tasks' query rows do differ
+    np.testing.assert_allclose(m["pooled"]["scores"], m["scratch"]["scores"], rtol=1e-12)
+    np.testing.assert_allclose(m["meta-learned"]["scores"], m["scratch"]["scores"], rtol=1e-12)
+
+
 def test_held_out_tasks_share_no_rows_with_training_tasks(monkeypatch):
     spec = COLLECTIONS["checkerboard"]
     calls = []
@@ -161,7 +192,14 @@ def test_bad_arguments_are_usage_errors(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_run_rejects_bad_sizes_before_fitting():
+def test_run_rejects_bad_sizes_before_fitting(monkeypatch):
+    # Before fitting: a meta-fit here fails the test (the error alone could come after it).
+    from metasklearn import _demo
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("run() built the meta-estimator before checking the sizes")
+
+    monkeypatch.setattr(_demo, "MetaEstimator", no_fit)
     with pytest.raises(ValueError, match="shots must be between 1 and 19"):
         run("sinusoid", shots=20, out=io.StringIO())
     with pytest.raises(ValueError, match="collection must be one of"):

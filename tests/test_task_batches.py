@@ -81,10 +81,13 @@ def test_meta_batches_draw_distinct_tasks_cheaply():
     assert len(set(draw_tasks(rng, 30, 25).tolist())) == 25
     assert len(set(draw_tasks(rng, 400, 60).tolist())) == 60  # one item at a time
     assert len(draw_tasks(rng, 3, 5)) == 5  # fewer tasks than the meta-batch
-    # every task equally likely, in both rejection schemes
+    # every task equally likely, in both rejection schemes, and never a task twice (a
+    # batch of 10 from 400 holds a repeat about one time in nine: 2000 draws would show
+    # one if the whole-batch scheme kept it; 25 from 100000 above almost never does)
     for n_tasks, size in [(400, 10), (400, 60)]:
-        counts = np.bincount(np.concatenate(
-            [draw_tasks(rng, n_tasks, size) for _ in range(2000)]), minlength=n_tasks)
+        draws = [draw_tasks(rng, n_tasks, size) for _ in range(2000)]
+        assert all(len(np.unique(d)) == size for d in draws), (n_tasks, size)
+        counts = np.bincount(np.concatenate(draws), minlength=n_tasks)
         expected = 2000 * size / n_tasks
         assert np.abs(counts - expected).max() < 6 * np.sqrt(expected), (n_tasks, size)
 
@@ -162,6 +165,18 @@ def test_label_space_of_sparse_rows_is_detected_without_densifying_them():
     codes = gen.randint(0, 2, size=n_tasks * n_rows)
     indices = [np.arange(t * n_rows, (t + 1) * n_rows) for t in range(n_tasks)]
     expected = detect_label_space(codes, indices[:20], X[:20 * n_rows].toarray())
+    # Sparse rows are standardised as dense ones are (by their own variance): a feature in
+    # large units that only shifts whole tasks must not drown the one that tells the
+    # shared labels apart (unscaled, the labels explain 1e-7 of the spread: "episodic").
+    units_rng = np.random.RandomState(1)
+    unit_codes = np.tile([0, 1], 100)
+    unit_tasks = [np.arange(t * 10, (t + 1) * 10) for t in range(20)]
+    X_units = np.column_stack([unit_codes + 0.3 * units_rng.normal(size=200),
+                               1000 * np.repeat(units_rng.normal(size=20), 10)
+                               + units_rng.normal(size=200)])
+    assert detect_label_space(unit_codes, unit_tasks, X_units) == "shared"
+    for matrix in (sparse.csr_matrix(X_units), sparse.csc_matrix(X_units)):
+        assert detect_label_space(unit_codes, unit_tasks, matrix) == "shared"
     tracemalloc.start()
     try:
         for matrix in (X, X.tocsc()):
