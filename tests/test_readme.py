@@ -1,6 +1,8 @@
 """The README's commands are the ones CI runs."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,12 @@ def test_ci_runs_exactly_the_readme_test_command():
 def test_readme_main_job_command_runs_the_package():
     commands = _fenced_commands((ROOT / "README.md").read_text())
     assert any(c.endswith("python -m metasklearn") for c in commands)
+    # The command reaches the package's main job (its --help; the job itself is in
+    # test_demo.py): the collections the README names are the ones it offers.
+    done = subprocess.run([sys.executable, "-m", "metasklearn", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert all(name in done.stdout for name in ("sinusoid", "checkerboard", "digits"))
 
 
 def test_readme_example_runs_and_learns_a_better_default(capsys):
