@@ -511,6 +511,9 @@ def test_n_jobs_is_handed_to_joblib(linear, monkeypatch):
     monkeypatch.setattr(curve_module, "Parallel", _Parallel)
     adaptation_curve(_meta(), X, y, groups, shots=[2], cv=2, baselines=(), n_jobs=1)
     assert seen == [1]
+    # 1 is also what a curve that ignored n_jobs would use: 2 must arrive as 2.
+    adaptation_curve(_meta(), X, y, groups, shots=[2], cv=2, baselines=(), n_jobs=2)
+    assert seen == [1, 2]
 
 
 def test_a_learner_that_does_not_adapt_is_fitted_as_a_clone(linear):

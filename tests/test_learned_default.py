@@ -38,6 +38,12 @@ def test_selection_uses_normalised_scores_not_raw_means():
     np.testing.assert_allclose(normalized, [[1, 0], [0, 1], [0, 1]])
     assert scores.mean(axis=0).argmax() == 0
     assert normalized.mean(axis=0).argmax() == 1
+    # ... and LearnedDefault itself selects by them: setting 1, not the raw-mean winner.
+    pm = PerformanceMatrix.from_scores(scores, [{"alpha": 1.0}, {"alpha": 2.0}])
+    ld = LearnedDefault().fit(Ridge(), pm)
+    assert ld.best_index_ == 1 and ld.best_params_ == {"alpha": 2.0}
+    np.testing.assert_allclose(ld.cv_results_["mean_normalized_score"], [1 / 3, 2 / 3])
+    np.testing.assert_array_equal(ld.cv_results_["rank_normalized_score"], [2, 1])
 
 
 def test_normalisation_of_ties_and_failures():

@@ -290,8 +290,25 @@ print(type(learner).__name__, ",".join(map(str, learner.predict(X))))
     assert predictions == ",".join(map(str, learner.predict(X)))
 
 
-def test_n_jobs_does_not_change_the_result(blobs):
+def _record_parallel(monkeypatch, module, seen):
+    """Make ``module``'s joblib Parallel note the n_jobs it is given (and run as before)."""
+
+    class _Parallel(module.Parallel):
+        def __init__(self, n_jobs=None, **kwargs):
+            seen.append((module.__name__, n_jobs))
+            super().__init__(n_jobs=n_jobs, **kwargs)
+
+    monkeypatch.setattr(module, "Parallel", _Parallel)
+
+
+def test_n_jobs_does_not_change_the_result(blobs, monkeypatch):
+    import metasklearn._meta_estimator as meta_module
+    from metasklearn.hyperparams import _matrix
+
     X, y, groups = blobs
+    seen = []
+    for module in (meta_module, _matrix):
+        _record_parallel(monkeypatch, module, seen)
 
     def fit(n_jobs):
         return MetaEstimator(
@@ -302,6 +319,10 @@ def test_n_jobs_does_not_change_the_result(blobs):
         ).fit(X, y, groups=groups)
 
     serial, parallel = fit(1), fit(2)
+    # The comparison means something only if n_jobs=2 reached both parallel loops: the
+    # matrix's (task, setting) cross-validations and the per-task refits.
+    assert seen == [(_matrix.__name__, 1), (meta_module.__name__, 1),
+                    (_matrix.__name__, 2), (meta_module.__name__, 2)]
     np.testing.assert_array_equal(serial.hyperparams_.scores_, parallel.hyperparams_.scores_)
     assert serial.best_params_ == parallel.best_params_
     for task in serial.tasks_:

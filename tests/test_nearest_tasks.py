@@ -45,7 +45,13 @@ def _matrix():
                                          meta_feature_names=list(METAFEATURE_NAMES))
 
 
-def test_nearest_task_gives_its_best_setting_without_cross_validation():
+def test_nearest_task_gives_its_best_setting_without_cross_validation(monkeypatch):
+    import metasklearn.hyperparams._nearest as nearest
+
+    def no_comparison(*args, **kwargs):
+        raise AssertionError("one neighbour's setting was cross-validated on the new task")
+
+    monkeypatch.setattr(nearest, "compare_settings", no_comparison)
     nt = NearestTasks(n_neighbors=1).fit(TREE, _matrix())
     assert nt.best_per_task_.tolist() == [1, 1, 3, 3]
     X_small, y_small = _dataset(65, 2, 2, 9)

@@ -54,6 +54,14 @@ def test_grouped_arrays_give_the_learned_default_table():
     ld = LearnedDefault({"alpha": [0.01, 100.0]}).fit(Ridge(), X, y, groups)
     np.testing.assert_array_equal(pm.scores_, ld.scores_)
     assert pm.candidates_ == ld.candidates_
+    # Both come from the same matrix code, so also check the table itself: each cell is
+    # the within-task CV score of that task's own rows and targets.
+    assert pm.candidates_ == [{"alpha": 1.0}, {"alpha": 0.01}, {"alpha": 100.0}]
+    for k, task in enumerate(pm.tasks_.tolist()):
+        rows = groups == task
+        for j, alpha in enumerate((1.0, 0.01, 100.0)):
+            expected = cross_val_score(Ridge(alpha=alpha), X[rows], y[rows], cv=3).mean()
+            assert pm.scores_[k, j] == pytest.approx(expected, rel=1e-12)
     # A strategy fitted on the matrix learns the same as on the rows.
     assert LearnedDefault().fit(Ridge(), pm).best_params_ == ld.best_params_
 
@@ -175,6 +183,13 @@ def test_n_jobs_does_not_change_the_matrix():
     assert serial.candidates_ == parallel.candidates_
     np.testing.assert_array_equal(serial.scores_, parallel.scores_)
     np.testing.assert_array_equal(serial.meta_features_, parallel.meta_features_)
+    # The comparison means something only if n_jobs=2 does run the cross-validations in
+    # other processes: a scoring that returns the process id shows where each one ran.
+    import os
+
+    where = PerformanceMatrix(TREE, n_jobs=2, scoring=lambda est, X, y: os.getpid(),
+                              **kwargs).fit(datasets)
+    assert os.getpid() not in set(where.scores_.ravel().tolist())
 
 
 def test_matrix_under_a_dask_local_cluster():
@@ -321,10 +336,16 @@ def test_failed_fits_warn_the_caller_whatever_the_backend(n_jobs):
     from sklearn.exceptions import FitFailedWarning
     from sklearn.svm import SVC
 
+    import os
+
     X, y, groups = make_linear_tasks(n_tasks=3, n_samples=30, random_state=0)
     y = (y > np.median(y)).astype(int)
     with pytest.warns(FitFailedWarning) as record:
         pm = PerformanceMatrix(SVC(), {"C": [1.0, -1.0]}, n_jobs=n_jobs).fit(X, y, groups)
+    # With n_jobs=2 the fits must really run in the workers, or this tests nothing new.
+    where = PerformanceMatrix(SVC(), {"C": [1.0]}, n_jobs=n_jobs,
+                              scoring=lambda est, X, y: os.getpid()).fit(X, y, groups)
+    assert (os.getpid() in where.scores_) is (n_jobs == 1)
     messages = [str(w.message) for w in record if w.category is FitFailedWarning]
     assert len(messages) == 3 and all("C=-1.0" in m and "InvalidParameterError" in m
                                       for m in messages)

@@ -168,7 +168,17 @@ def test_a_score_that_is_nan_on_large_folds_is_not_blamed_on_their_size():
     assert np.isnan(matrix.scores_).all()
 
 
-def test_portfolio_is_the_same_under_n_jobs_1_and_2():
+def test_portfolio_is_the_same_under_n_jobs_1_and_2(monkeypatch):
+    from metasklearn.hyperparams import _matrix
+
+    seen = []
+
+    class _Parallel(_matrix.Parallel):  # notes the n_jobs the matrix's loop is given
+        def __init__(self, n_jobs=None, **kwargs):
+            seen.append(n_jobs)
+            super().__init__(n_jobs=n_jobs, **kwargs)
+
+    monkeypatch.setattr(_matrix, "Parallel", _Parallel)
     X, y, groups = make_checkerboard_tasks(n_tasks=4, n_samples=30, random_state=1)
     dists = {"C": [0.1, 1.0, 10.0, 100.0], "gamma": [0.1, 1.0, 10.0]}
     results = []
@@ -178,6 +188,7 @@ def test_portfolio_is_the_same_under_n_jobs_1_and_2():
                              n_jobs=n_jobs, random_state=0).fit(X, y, groups=groups)
         results.append(meta)
     serial, parallel = results
+    assert seen == [1, 2]  # the matrix was scored serially, then by two workers
     assert serial.hyperparams_.portfolio_ == parallel.hyperparams_.portfolio_
     np.testing.assert_array_equal(serial.hyperparams_.scores_, parallel.hyperparams_.scores_)
 

@@ -191,6 +191,18 @@ def test_works_inside_meta_estimator_and_adapt_uses_the_predicted_setting():
     assert isinstance(learner, LogisticRegression) and learner.C == chosen["C"]
     alone = LogisticRegression(C=chosen["C"], random_state=learner.random_state).fit(X_new, y_new)
     np.testing.assert_allclose(learner.coef_, alone.coef_)
+    # Above, the predicted best is also the first and the mean-best candidate (C=1): a task
+    # whose predicted best is neither tells adapt's setting from best_params_. A 1-nearest-
+    # neighbour surrogate predicts a training task's own normalised scores, and task 5
+    # scores C=0.01 above C=1.
+    knn = MetaEstimator(LogisticRegression(), hyperparams=SurrogateDefault(
+        {"C": [0.01, 1.0]}, cv=2, regressor=KNeighborsRegressor(n_neighbors=1)),
+        random_state=0).fit(X, y, groups=groups)
+    rows = groups == 5
+    assert knn.best_params_ == {"C": 1.0} and knn.hyperparams_.candidates_[0] == {"C": 1.0}
+    assert knn.hyperparams_.scores_[5, 1] > knn.hyperparams_.scores_[5, 0]
+    assert knn.adapt(X[rows], y[rows]).C == 0.01
+    assert knn.learners_[5].C == 0.01
 
 
 def test_scaled_settings_are_resolved_on_the_new_dataset():
