@@ -29,7 +29,7 @@ def check_groups(groups, n_samples):
             f"groups has {groups.shape[0]} entries but X has {n_samples} rows; pass one "
             "task id per row of X."
         )
-    missing = _missing_id(groups)
+    missing = missing_value(groups)
     if missing is not None:
         raise ValueError(
             f"groups contains {missing}; every row needs a task id. Give the rows without a "
@@ -48,8 +48,11 @@ def check_groups(groups, n_samples):
     return groups
 
 
-def _missing_id(groups):
-    """How a missing task id shows in ``groups`` ("NaN", "None", ...), or None if none does."""
+def missing_value(groups):
+    """How a missing value shows in ``groups`` ("NaN", "None", ...), or None if none does.
+
+    Also used on labels: an object array of strings marks a missing one the same way.
+    """
     if groups.dtype.kind == "f":
         return "NaN" if np.isnan(groups).any() else None
     if groups.dtype.kind in "mM":

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples
 
-from ._validation import check_groups, rows_indexable, task_indices
+from ._validation import check_groups, missing_value, rows_indexable, task_indices
 
 __all__ = [
     "SupportQuerySplit", "iter_tasks", "make_episodes", "split_classes", "support_query_split",
@@ -48,6 +48,14 @@ def _check_collection(X, y, groups):
                 f"y holds NaN or infinity (first at row {row}); every row needs a finite "
                 "target. Drop those rows or fill in their targets."
             )
+        if values.dtype.kind == "O" and values.ndim == 1:
+            # numpy could not sort such labels ("'<' not supported between float and str")
+            missing = missing_value(values)
+            if missing is not None:
+                raise ValueError(
+                    f"y holds {missing}; every row needs a label. Drop those rows or fill in "
+                    "their labels."
+                )
     return n_samples, check_groups(groups, n_samples)
 
 

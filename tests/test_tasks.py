@@ -443,6 +443,20 @@ def test_the_first_non_finite_target_is_the_one_named():
         list(iter_tasks(X, y, groups))
 
 
+@pytest.mark.parametrize("missing, name", [(np.nan, "NaN"), (None, "None")])
+def test_a_missing_string_label_is_named(missing, name):
+    # Regression: string labels with a missing one (NaN in an object column, as pandas
+    # gives) failed in numpy's sort with "'<' not supported between 'float' and 'str'".
+    X = np.zeros((6, 2))
+    y = np.array(["a", "b", missing, "a", "b", "a"], dtype=object)
+    groups = [0, 0, 0, 1, 1, 1]
+    message = f"y holds {name}; every row needs a label"
+    with pytest.raises(ValueError, match=message):
+        support_query_split(X, y, groups, shots=1)
+    with pytest.raises(ValueError, match=message):
+        next(SupportQuerySplit(1).split(X, y, groups))
+
+
 def test_nan_among_object_task_ids_is_named_and_never_splits_a_task():
     # Regression: only None was looked for in an object array. NaN, pandas' mark of a
     # missing string, was blamed on "mixed types", and among numbers it slipped through
