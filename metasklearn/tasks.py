@@ -484,7 +484,12 @@ def split_classes(y, *, test_size=0.5, random_state=None):
     >>> print(len(train), len(test), set(train.tolist()) | set(test.tolist()))
     3 2 {0, 1, 2, 3, 4}
     """
-    labels = np.unique(column_or_1d(y, warn=True))
+    y = column_or_1d(y, warn=True)
+    missing = missing_value(y) if y.dtype.kind in "fO" else None
+    if missing is not None:
+        # np.unique would make it a class of its own (or fail to sort strings).
+        raise ValueError(f"y holds {missing}; every row needs a label. Drop those rows first.")
+    labels = np.unique(y)
     n_classes = labels.shape[0]
     if n_classes < 2:
         raise ValueError(

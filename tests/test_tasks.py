@@ -455,6 +455,14 @@ def test_a_missing_string_label_is_named(missing, name):
         support_query_split(X, y, groups, shots=1)
     with pytest.raises(ValueError, match=message):
         next(SupportQuerySplit(1).split(X, y, groups))
+    with pytest.raises(ValueError, match=f"y holds {name}"):
+        split_classes(y)
+
+
+def test_split_classes_refuses_a_missing_numeric_label():
+    # Regression: NaN became a class of its own, on one side of the split.
+    with pytest.raises(ValueError, match="y holds NaN"):
+        split_classes([0.0, 1.0, np.nan, np.nan, 2.0], random_state=0)
 
 
 def test_nan_among_object_task_ids_is_named_and_never_splits_a_task():
