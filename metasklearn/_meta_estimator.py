@@ -1,5 +1,6 @@
 """MetaEstimator: the scikit-learn face of meta-learning over task collections."""
 
+from collections.abc import Mapping
 from copy import deepcopy
 from numbers import Integral
 
@@ -7,6 +8,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -321,7 +323,8 @@ class MetaEstimator(BaseEstimator):
             self._log(f"learning settings with {type(self.hyperparams_).__name__}")
             seed = rng.randint(np.iinfo(np.int32).max)
             self.hyperparams_.fit(estimator, X, y, groups, random_state=seed, **context)
-            self.best_params_ = dict(self.hyperparams_.best_params_)
+            self.best_params_ = dict(_settings(self.hyperparams_, "fit", "best_params_",
+                                               self.hyperparams_.best_params_))
             self._log(f"learned settings: {self.best_params_}")
         estimator = clone(estimator).set_params(**clone(self.best_params_, safe=False))
 
@@ -527,9 +530,40 @@ class MetaEstimator(BaseEstimator):
         return float(metric(y, self.predict(X, groups=groups), sample_weight=sample_weight))
 
 
+def _settings(strategy, method, what, params):
+    """``params`` if a dict for ``set_params``; else an error naming the strategy's method."""
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"{type(strategy).__name__}.{method} gave {what} = {params!r} of type "
+            f"{type(params).__name__}; a hyperparameter strategy must give a dict of "
+            "settings for the base estimator's set_params."
+        )
+    return params
+
+
 def _adapt(hyperparams, init, estimator, X, y):
     """Fit one learner: settings for this task, then training from the learned start."""
     learner = clone(estimator)
     if hyperparams is not None:
-        learner.set_params(**hyperparams.select(learner, X, y))
-    return init.adapt(learner, X, y)
+        learner.set_params(**_settings(hyperparams, "select", "settings",
+                                       hyperparams.select(learner, X, y)))
+    fitted = init.adapt(learner, X, y)
+    if isinstance(init, _NoInit):
+        return fitted  # the base estimator's own fit
+    # A strategy's mistake must not reach the user as a learner of another class, or
+    # an unfitted one blamed on the base estimator later.
+    name = type(init).__name__
+    if type(fitted) is not type(learner):
+        raise TypeError(
+            f"{name}.adapt returned {type(fitted).__name__ if fitted is not None else None}; "
+            f"an init strategy must return the {type(learner).__name__} it is given, "
+            "fitted by its own fit."
+        )
+    try:
+        check_is_fitted(fitted)
+    except NotFittedError:
+        raise NotFittedError(
+            f"{name}.adapt returned an unfitted {type(fitted).__name__}; an init strategy "
+            "must return the estimator it is given, fitted by its own fit."
+        ) from None
+    return fitted

@@ -336,6 +336,15 @@ def test_unsupported_settings_raise(params, match):
         config_from_estimator(MLPRegressor(**params), "identity")
 
 
+def test_a_poisson_regressor_is_refused_rather_than_replayed_with_the_squared_error():
+    # scikit-learn >= 1.7 trains loss="poisson" with an "exp" output: not what the engine does
+    est = MLPRegressor()
+    if "loss" not in est.get_params():
+        pytest.skip("MLPRegressor has no loss parameter before scikit-learn 1.7")
+    with pytest.raises(ValueError, match=r"loss='poisson'"):
+        config_from_estimator(est.set_params(loss="poisson"), "identity")
+
+
 def test_batches_are_gen_batches():
     from sklearn.utils import gen_batches
 

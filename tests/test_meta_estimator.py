@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -682,3 +683,66 @@ def test_exactly_as_many_tasks_as_a_strategy_needs_are_enough(blobs):
     with pytest.raises(ValueError, match="_FixedSetting needs at least 2 training tasks, but "
                                          r"fit received 1 \(groups=None means one task\)"):
         meta.fit(X[two], y[two])
+
+
+class _FaultyInit(BaseInit):
+    """An init strategy whose adapt makes one of the mistakes MetaEstimator must catch."""
+
+    _min_tasks = 1
+
+    def __init__(self, mistake="none"):
+        self.mistake = mistake
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        return self
+
+    def adapt(self, estimator, X, y):
+        if self.mistake == "returns None":
+            estimator.fit(X, y)
+            return None
+        if self.mistake == "unfitted":
+            return estimator
+        from sklearn.linear_model import LinearRegression
+        return LinearRegression().fit(X, y)
+
+
+@pytest.mark.parametrize("mistake, error, match", [
+    ("returns None", TypeError, r"_FaultyInit\.adapt returned None; an init strategy must "
+                                "return the Ridge it is given"),
+    ("unfitted", NotFittedError, r"_FaultyInit\.adapt returned an unfitted Ridge"),
+    ("another class", TypeError, r"_FaultyInit\.adapt returned LinearRegression; an init "
+                                 "strategy must return the Ridge"),
+])
+@pytest.mark.parametrize("refit", [True, False])
+def test_an_init_strategy_s_wrong_learner_is_an_error_naming_it(mistake, error, match, refit):
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)
+    meta = MetaEstimator(Ridge(), init=_FaultyInit(mistake), refit=refit)
+    if refit:
+        with pytest.raises(error, match=match):
+            meta.fit(X, y, groups=groups)
+        return
+    with pytest.raises(error, match=match):
+        meta.fit(X, y, groups=groups).adapt(X[:6], y[:6])
+
+
+class _NoDictSetting(_FixedSetting):
+    """best_params_ set from ``params`` as given; ``select`` forgets to return its dict."""
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        self.best_params_ = self.params
+        return self
+
+    def select(self, estimator, X, y):
+        dict(self.best_params_)
+
+
+@pytest.mark.parametrize("params, match", [
+    (None, r"_NoDictSetting\.fit gave best_params_ = None of type NoneType; a hyperparameter "
+           "strategy must give a dict"),
+    ({"C": 0.5}, r"_NoDictSetting\.select gave settings = None of type NoneType"),
+])
+def test_settings_that_are_not_a_dict_are_an_error_naming_the_strategy(blobs, params, match):
+    X, y, groups = blobs
+    meta = MetaEstimator(LogisticRegression(), hyperparams=_NoDictSetting(params))
+    with pytest.raises(TypeError, match=match):
+        meta.fit(X, y, groups=groups)

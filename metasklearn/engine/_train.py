@@ -106,9 +106,15 @@ def config_from_estimator(estimator, out_activation, *, max_iter=None):
     ------
     ValueError
         For settings the engine does not replay (``solver="lbfgs"``,
-        ``early_stopping=True``).
+        ``early_stopping=True``, ``MLPRegressor(loss="poisson")``).
     """
     params = estimator.get_params()
+    # scikit-learn >= 1.7: loss="poisson" trains an "exp" output on the Poisson deviance
+    if params.get("loss", "squared_error") != "squared_error":
+        raise ValueError(
+            f"loss={params['loss']!r}: the engine replays the squared error of "
+            "MLPRegressor(loss='squared_error') and the log-loss of MLPClassifier only."
+        )
     if params["solver"] not in ("sgd", "adam"):
         raise ValueError(
             f"solver={params['solver']!r}: meta-learning the starting weights needs a "
