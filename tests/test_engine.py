@@ -467,3 +467,17 @@ def test_a_truncated_horizon_never_exceeds_the_estimator_s_max_iter():
     assert config_from_estimator(est, "identity", max_iter=10).max_iter == 3
     assert config_from_estimator(est, "identity", max_iter=2).max_iter == 2
     assert config_from_estimator(est, "identity").max_iter == 3
+
+
+def test_an_unknown_activation_is_refused_not_taken_for_the_identity():
+    # Regression: forward computed the identity for a typo ("sigmoid"), and data_loss the
+    # categorical log-loss for any output name it did not know.
+    coefs, intercepts = init_params([3, 4, 1], "relu", np.random.RandomState(0))
+    coefs, intercepts = [c[None] for c in coefs], [b[None] for b in intercepts]
+    X = np.ones((1, 5, 3))
+    with pytest.raises(ValueError, match="Unknown activation 'sigmoid'"):
+        forward(coefs, intercepts, X, "sigmoid", "identity")
+    with pytest.raises(ValueError, match="Unknown activation 'exp'"):
+        forward(coefs, intercepts, X, "relu", "exp")
+    with pytest.raises(ValueError, match="Unknown output activation 'exp'"):
+        data_loss(np.full((1, 5, 1), 0.5), np.ones((1, 5, 1)), "exp")

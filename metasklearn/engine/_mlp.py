@@ -200,7 +200,9 @@ def _activate(name, Z):
         tmp = Z - Z.max(axis=-1, keepdims=True)
         np.exp(tmp, out=Z)
         Z /= Z.sum(axis=-1, keepdims=True)
-    # identity: nothing to do
+    elif name != "identity":
+        # a typo ("sigmoid") must not pass as the identity
+        raise ValueError(_unknown_activation(name))
 
 
 def _derivative(name, A, delta):
@@ -215,6 +217,13 @@ def _derivative(name, A, delta):
     elif name == "logistic":
         delta *= A
         delta *= 1 - A
+    elif name != "identity":
+        raise ValueError(_unknown_activation(name))
+
+
+def _unknown_activation(name):
+    return (f"Unknown activation {name!r}: the engine has {', '.join(HIDDEN_ACTIVATIONS)} "
+            "(and softmax for the output layer), as scikit-learn's MLPs.")
 
 
 def forward(coefs, intercepts, X, activation, out_activation):
@@ -275,6 +284,9 @@ def data_loss(P, Y, out_activation):
     """
     if out_activation == "identity":
         return 0.5 * ((Y - P) ** 2).mean(axis=1).mean(axis=-1)
+    if out_activation not in ("logistic", "softmax"):
+        raise ValueError(f"Unknown output activation {out_activation!r}: the engine has "
+                         "identity, logistic and softmax, as scikit-learn's MLPs.")
     eps = np.finfo(P.dtype).eps
     P = np.clip(P, eps, 1 - eps)
     if out_activation == "logistic":
