@@ -4,6 +4,8 @@ A task collection is ``(X, y, groups)``: rows concatenated, one task id per
 row, the convention of :class:`~sklearn.model_selection.GroupKFold`.
 """
 
+import warnings
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_array
@@ -64,10 +66,16 @@ def missing_value(groups):
     # tasks: it compares false with every id, so equal ids would end up in several tasks.
     if np.equal(groups, None).any():
         return "None"
-    try:
-        unequal = np.flatnonzero(groups != groups)  # NaN and NaT differ from themselves
-    except TypeError:  # pd.NA compares to pd.NA, which has no truth value
-        return "<NA>"
+    with warnings.catch_warnings():
+        # numpy < 1.25 warns and gives one False when an elementwise comparison raises
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            unequal = groups != groups  # NaN and NaT differ from themselves
+        except TypeError:  # pd.NA compares to pd.NA, which has no truth value
+            return "<NA>"
+    if np.ndim(unequal) == 0:
+        return "<NA>" if any(type(value).__name__ == "NAType" for value in groups) else None
+    unequal = np.flatnonzero(unequal)
     if unequal.size:
         value = groups[unequal[0]]
         return "NaN" if is_scalar_nan(value) else repr(value)

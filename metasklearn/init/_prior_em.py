@@ -92,7 +92,13 @@ def _gaussian_e_step(gram, xty, yty, counts, cov, noise_var, reml):
     # A pseudo-inverse, since with collinear features a direction of the mean is
     # not estimable; taken on the unit-diagonal rescaling so that features in very
     # different units are not mistaken for a rank deficiency.
-    scale = np.sqrt(np.maximum(np.diag(info), 1e-300))
+    # A coordinate the data do not inform (an all-zero feature) has information 0 up to
+    # rounding, noise of either sign that numpy releases round differently: zero it, so
+    # that it is neither rescaled (its eigenvalue is then dropped) nor counted by REML.
+    diag = np.diag(info)
+    informed = diag > 1e-10 * len(counts) * np.diag(prec)
+    info = np.where(np.outer(informed, informed), info, 0.0)
+    scale = np.where(informed, np.sqrt(np.where(informed, diag, 1.0)), 1.0)
     eig, vec = np.linalg.eigh(0.5 * (info + info.T) / np.outer(scale, scale))
     keep = eig > 1e-12 * max(eig.max(), 1e-300)
     mean_cov = (vec[:, keep] / eig[keep]) @ vec[:, keep].T / np.outer(scale, scale)
@@ -105,10 +111,7 @@ def _gaussian_e_step(gram, xty, yty, counts, cov, noise_var, reml):
               + np.linalg.slogdet(P)[1])
     loglik = float(-0.5 * np.sum(counts * np.log(2 * np.pi) + logdet + quad))
     if reml:
-        # A coordinate without any information (an all-zero feature) is not estimable:
-        # its eigenvalue is dropped above, so its (clamped, 1e-150) scale must be too.
-        informed = np.diag(info) > 0
-        loglik -= 0.5 * (np.sum(np.log(eig[keep])) + 2 * np.sum(np.log(scale[informed])))
+        loglik -= 0.5 * (np.sum(np.log(eig[keep])) + 2 * np.sum(np.log(scale)))
     return mean, m, V, prec, mean_cov, loglik
 
 
