@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from ._seeding import seeded_clone
-from ._validation import check_groups, check_tasks_have_two_classes, task_indices
+from ._validation import check_groups, check_tasks_have_two_classes, take_rows, task_indices
 from .hyperparams import BaseHyperparams
 from .init import BaseInit
 from .init._base import _NoInit
@@ -413,13 +413,15 @@ class MetaEstimator(BaseEstimator):
         # not just check_is_fitted(self): a refit that failed has dropped the learners
         check_is_fitted(self, "population_learner_")
         X = self._validate_X(X, reset=False)
+        # Once, not per task: it reads the tags of the base estimator.
+        classifier = is_classifier(self)
         if groups is None:
-            return self._call(method, self.population_learner_, None, X)
+            return self._call(method, self.population_learner_, None, X, classifier)
         groups = check_groups(groups, _num_samples(X))
         tasks, indices = task_indices(groups)
         parts = [
             self._call(method, self.learners_.get(task, self.population_learner_), task,
-                       _safe_indexing(X, idx))
+                       take_rows(X, idx), classifier)
             for task, idx in zip(tasks.tolist(), indices)
         ]
         stacked = np.concatenate(parts)
@@ -427,9 +429,9 @@ class MetaEstimator(BaseEstimator):
         out[np.concatenate(indices)] = stacked
         return out
 
-    def _call(self, method, learner, task, X):
+    def _call(self, method, learner, task, X, classifier):
         result = getattr(learner, method)(X)
-        if method == "predict" or not is_classifier(self):
+        if method == "predict" or not classifier:
             return result
         if np.array_equal(learner.classes_, self.classes_):
             return result

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils import check_array
+from sklearn.utils import _safe_indexing, check_array
 from sklearn.utils._missing import is_scalar_nan
 
 
@@ -91,6 +91,18 @@ def rows_indexable(X):
     if sparse.issparse(X) and X.format in ("coo", "dia", "bsr"):
         return X.tocsr()
     return X
+
+
+def take_rows(X, rows):
+    """``_safe_indexing(X, rows)``, with a NumPy array indexed directly (the same copy).
+
+    ``_safe_indexing`` asks which dataframe library ``X`` might come from before
+    indexing, tens of microseconds a call: per task of a large collection, many
+    times the cost of copying its rows.
+    """
+    if type(X) is np.ndarray:
+        return X[rows]
+    return _safe_indexing(X, rows)
 
 
 class TaskRows:

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples
 
-from ._validation import check_groups, missing_value, rows_indexable, task_indices
+from ._validation import check_groups, missing_value, rows_indexable, take_rows, task_indices
 
 __all__ = [
     "SupportQuerySplit", "iter_tasks", "make_episodes", "split_classes", "support_query_split",
@@ -96,8 +96,8 @@ def iter_tasks(X, y, groups=None):
     X = rows_indexable(X)
     task_ids, indices = task_indices(groups)
     for task, idx in zip(task_ids, indices):
-        y_task = None if y is None else _safe_indexing(y, idx)
-        yield task, _safe_indexing(X, idx), y_task
+        y_task = None if y is None else take_rows(y, idx)
+        yield task, take_rows(X, idx), y_task
 
 
 def _stratified_counts(class_counts, shots, rng):
@@ -232,10 +232,14 @@ class SupportQuerySplit(BaseCrossValidator):
             for task, idx in zip(task_ids, indices)
         ]
         seeds = check_random_state(self.random_state).randint(_MAX_SEED, size=len(strata))
+        # One generator reseeded per task: the same draws as RandomState([seed, repeat]),
+        # whose construction (a fresh MT19937 seeded from the OS first) costs ten times
+        # the reseed and dominated the split of many small tasks.
+        rng = np.random.RandomState()
         for repeat in range(self.n_repeats):
             in_support = np.zeros(n_samples, dtype=bool)
             for seed, task_strata in zip(seeds, strata):
-                rng = np.random.RandomState([seed, repeat])
+                rng.seed([seed, repeat])
                 in_support[self._draw_support(task_strata, mode, rng)] = True
             yield np.flatnonzero(in_support), np.flatnonzero(~in_support)
 

@@ -93,6 +93,28 @@ def test_decision_function_and_unseen_tasks_use_the_right_learner(blobs):
                            meta.population_learner_.decision_function(X))
 
 
+def test_predicting_reads_the_tags_as_often_whatever_the_number_of_tasks(monkeypatch):
+    # Reading them per task cost more than many small tasks' own predictions.
+    X, y, groups = make_linear_tasks(n_tasks=12, n_samples=10, random_state=0)
+    y = (y > np.median(y)).astype(int)
+    meta = MetaEstimator(LogisticRegression()).fit(X, y, groups=groups)
+    reads = []
+    tags = MetaEstimator.__sklearn_tags__
+
+    def counted(self):
+        reads.append(1)
+        return tags(self)
+
+    monkeypatch.setattr(MetaEstimator, "__sklearn_tags__", counted)
+    counts = []
+    for n_tasks in (2, 12):
+        rows = groups < n_tasks
+        reads.clear()
+        meta.predict_proba(X[rows], groups=groups[rows])
+        counts.append(len(reads))
+    assert counts[0] == counts[1]
+
+
 def test_predict_proba_aligns_tasks_that_saw_fewer_classes():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 2))

@@ -432,6 +432,30 @@ def test_drop_tasks_drops_their_meta_features_and_copies_the_candidates():
     assert pm.candidates_[0] == {"alpha": 1.0}  # the original matrix is untouched
 
 
+def test_drop_tasks_compares_each_id_a_bounded_number_of_times():
+    # Dropping k of n tasks was k * n comparisons (a list searched per id).
+    comparisons = []
+
+    class Id:
+        def __init__(self, value):
+            self.value = value
+
+        def __eq__(self, other):
+            comparisons.append(1)
+            return isinstance(other, Id) and self.value == other.value
+
+        def __hash__(self):
+            return hash(self.value)
+
+    n_tasks = 200
+    pm = PerformanceMatrix.from_scores(np.zeros((n_tasks, 1)), [{}],
+                                       tasks=[Id(i) for i in range(n_tasks)])
+    comparisons.clear()
+    dropped = pm.drop_tasks([Id(i) for i in range(0, n_tasks, 2)])  # equal, not the same
+    assert [task.value for task in dropped.tasks_] == list(range(1, n_tasks, 2))
+    assert len(comparisons) <= 2 * n_tasks
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.FitFailedWarning")
 def test_a_numeric_error_score_is_the_score_of_a_failed_setting():
     from sklearn.svm import SVC

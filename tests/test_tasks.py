@@ -155,6 +155,33 @@ def test_split_repeats_differ_and_extend():
     assert len({tuple(s) for s, _ in splits5}) == 5
 
 
+def test_split_draws_as_a_fresh_generator_per_task_and_builds_one(monkeypatch):
+    # Building a RandomState costs ten times reseeding one: the split of many small
+    # tasks must not build one per task, and must draw what RandomState([seed, r]) does.
+    X, _, groups = _collection(sizes=(12,) * 40)
+    seeds = np.random.RandomState(3).randint(np.iinfo(np.int32).max, size=40)
+    expected = [
+        np.sort(np.concatenate([
+            np.random.RandomState([seed, repeat]).choice(np.flatnonzero(groups == t), 4,
+                                                         replace=False)
+            for t, seed in enumerate(seeds)
+        ]))
+        for repeat in range(2)
+    ]
+    built = []
+
+    class Counted(np.random.RandomState):
+        def __init__(self, *args, **kwargs):
+            built.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(np.random, "RandomState", Counted)
+    splits = list(SupportQuerySplit(4, n_repeats=2, random_state=3).split(X, groups=groups))
+    for (support, _), rows in zip(splits, expected):
+        np.testing.assert_array_equal(support, rows)
+    assert len(built) <= 2  # the seeds' generator and the one reseeded per task
+
+
 def test_split_groups_routed_in_cross_val_score():
     X, y, groups = _collection(sizes=(10, 10))
     cv = SupportQuerySplit(shots=3, random_state=0)

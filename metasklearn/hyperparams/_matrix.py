@@ -333,11 +333,18 @@ class PerformanceMatrix(BaseEstimator):
         """
         check_is_fitted(self, "scores_")
         tasks = list(tasks)
-        unknown = [task for task in tasks if task not in self.tasks_.tolist()]
+        known = self.tasks_.tolist()
+        # Sets: a test against the list of all tasks for each id made dropping k of n
+        # tasks cost k * n comparisons. The matrix's ids are hashable (from_scores checks).
+        try:
+            known_set, dropped = set(known), set(tasks)
+        except TypeError:  # an unhashable id given (a 0-d array): one by one, as it compares
+            known_set, dropped = known, tasks
+        unknown = [task for task in tasks if task not in known_set]
         if unknown:
-            raise ValueError(f"Unknown task ids {unknown}; the matrix has {self.tasks_.tolist()}.")
+            raise ValueError(f"Unknown task ids {unknown}; the matrix has {known}.")
         # Not np.isin: it would read tuple ids as rows of a 2-D array.
-        keep = np.array([task not in tasks for task in self.tasks_.tolist()], dtype=bool)
+        keep = np.array([task not in dropped for task in known], dtype=bool)
         return self._subset(keep)
 
     def _subset(self, keep):
