@@ -419,14 +419,24 @@ class MetaEstimator(BaseEstimator):
             return self._call(method, self.population_learner_, None, X, classifier)
         groups = check_groups(groups, _num_samples(X))
         tasks, indices = task_indices(groups)
-        parts = [
-            self._call(method, self.learners_.get(task, self.population_learner_), task,
-                       take_rows(X, idx), classifier)
-            for task, idx in zip(tasks.tolist(), indices)
-        ]
+        parts, rows, unseen = [], [], []
+        for task, idx in zip(tasks.tolist(), indices):
+            if task in self.learners_:
+                parts.append(self._call(method, self.learners_[task], task,
+                                        take_rows(X, idx), classifier))
+                rows.append(idx)
+            else:
+                unseen.append((task, idx))
+        if unseen:
+            # The rows of every task not seen in fit go to the population learner in one
+            # call: one call per new task cost a learner's whole validation per task.
+            idx = np.concatenate([idx for _, idx in unseen])
+            parts.append(self._call(method, self.population_learner_, unseen[0][0],
+                                    take_rows(X, idx), classifier))
+            rows.append(idx)
         stacked = np.concatenate(parts)
         out = np.empty_like(stacked)
-        out[np.concatenate(indices)] = stacked
+        out[np.concatenate(rows)] = stacked
         return out
 
     def _call(self, method, learner, task, X, classifier):
