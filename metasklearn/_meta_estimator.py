@@ -565,7 +565,7 @@ def _adapt(hyperparams, init, estimator, X, y):
     # A strategy's mistake must not reach the user as a learner of another class, or
     # an unfitted one blamed on the base estimator later.
     name = type(init).__name__
-    if type(fitted) is not type(learner):
+    if not isinstance(fitted, type(learner)):  # a subclass is one (it predicts as one)
         raise TypeError(
             f"{name}.adapt returned {type(fitted).__name__ if fitted is not None else None}; "
             f"an init strategy must return the {type(learner).__name__} it is given, "

@@ -797,3 +797,30 @@ def test_rows_of_unseen_tasks_reach_the_population_learner_in_one_call(blobs, ba
     for task in range(3):
         rows = groups == task
         np.testing.assert_array_equal(proba[rows], meta.learners_[task].predict_proba(X[rows]))
+
+
+class _SubclassInit(BaseInit):
+    """A legitimate init strategy whose adapt returns a subclass of the learner's class."""
+
+    _min_tasks = 1
+
+    def fit(self, estimator, X, y, groups, *, n_jobs=None, random_state=None, verbose=0):
+        return self
+
+    def adapt(self, estimator, X, y):
+        return _TaggedRidge(**estimator.get_params()).fit(X, y)
+
+
+class _TaggedRidge(Ridge):
+    pass
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_an_init_strategy_may_return_a_subclass_of_the_learner_s_class(refit):
+    # Regression: the check of adapt's result compared type() exactly, so a fitted
+    # instance of a Ridge subclass was refused as "another class".
+    X, y, groups = make_linear_tasks(n_tasks=3, n_samples=12, random_state=0)
+    meta = MetaEstimator(Ridge(), init=_SubclassInit(), refit=refit).fit(X, y, groups=groups)
+    assert type(meta.adapt(X[:6], y[:6])) is _TaggedRidge
+    if refit:
+        assert all(type(learner) is _TaggedRidge for learner in meta.learners_.values())

@@ -334,13 +334,16 @@ class PerformanceMatrix(BaseEstimator):
         check_is_fitted(self, "scores_")
         tasks = list(tasks)
         known = self.tasks_.tolist()
+        # Each id as tolist() gives it, so that ids taken from tasks_ itself are found:
+        # a set finds np.datetime64('2020-01-01') by hash, unlike the date tolist() holds.
+        given = [task.item() if isinstance(task, np.generic) else task for task in tasks]
         # Sets: a test against the list of all tasks for each id made dropping k of n
         # tasks cost k * n comparisons. The matrix's ids are hashable (from_scores checks).
         try:
-            known_set, dropped = set(known), set(tasks)
+            known_set, dropped = set(known), set(given)
         except TypeError:  # an unhashable id given (a 0-d array): one by one, as it compares
-            known_set, dropped = known, tasks
-        unknown = [task for task in tasks if task not in known_set]
+            known_set, dropped = known, given
+        unknown = [task for task, as_listed in zip(tasks, given) if as_listed not in known_set]
         if unknown:
             raise ValueError(f"Unknown task ids {unknown}; the matrix has {known}.")
         # Not np.isin: it would read tuple ids as rows of a 2-D array.
@@ -426,8 +429,11 @@ def _as_datasets(X, y, groups):
 
 def _task_ids(ids):
     """A 1-D array of the ids ``ids`` (a list), each kept as it is."""
-    tasks = np.array(ids)
-    if tasks.ndim != 1 or tasks.tolist() != ids:
+    try:
+        tasks = np.array(ids)
+    except ValueError:  # tuples of several lengths, or a tuple beside a str: ragged
+        tasks = None
+    if tasks is None or tasks.ndim != 1 or tasks.tolist() != ids:
         # numpy would turn {0: ..., "b": ...} into the strings "0" and "b", and the
         # tuple ids of {("uci", 1): ...} into the rows of a 2-D array.
         tasks = np.empty(len(ids), dtype=object)
