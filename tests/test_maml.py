@@ -1029,3 +1029,26 @@ def test_a_refit_on_a_regressor_keeps_no_classes():
     assert hasattr(strategy, "classes_")
     strategy.fit(_sgd_mlp(hidden_layer_sizes=(8,), max_iter=2), X, y.astype(float), groups)
     assert not hasattr(strategy, "classes_")
+
+
+def test_default_shots_on_a_tiny_task_do_not_report_a_value_the_user_never_gave():
+    # Regression: shots=None on a one-row task said "needs shots between 1 and 0 ... got
+    # shots=0", a range that is empty and a value the user did not pass.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(7, 2)), rng.normal(size=7)
+    groups = np.r_[0, 0, np.arange(1, 6)]  # tasks 1..5 have one row
+    mlp = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5)
+    with pytest.raises(ValueError, match=r"^MAML splits every training task into support and "
+                                         r"query rows, but the smallest training task has 1 "
+                                         r"row; drop or merge the tasks of fewer than 2 rows.$"):
+        MAML(n_iter=1).fit(mlp, X, y, groups)
+    with pytest.raises(ValueError, match=r"Reptile needs shots between 1 and 1 \(the smallest "
+                                         r"training task has 1 row\); got shots=None \(half "
+                                         r"the smallest task's rows: 0\)"):
+        Reptile(n_iter=1).fit(mlp, X, y, groups)
+    with pytest.raises(ValueError, match=r"^shots=None \(half the smallest task's rows: 2\) "
+                                         r"cannot hold one row of each class: a training task "
+                                         r"has 3 classes"):
+        MAML(n_iter=1).fit(MLPClassifier(hidden_layer_sizes=(4,), max_iter=5),
+                           rng.normal(size=(8, 2)), np.r_[0, 1, 2, 0, 0, 1, 0, 1],
+                           np.repeat([0, 1], 4))

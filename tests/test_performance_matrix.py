@@ -320,8 +320,9 @@ def test_a_score_undefined_on_small_folds_is_named_once_per_task():
     notes = [str(w.message) for w in record if "settings fitted on task" in str(w.message)]
     assert notes == [f"3 of 3 settings fitted on task {t!r} but their score is not finite: "
                      "the scoring is undefined on test folds of 1 row (R² needs at least 2). "
-                     "Use fewer folds (cv, for example hyperparams__cv=2), a scoring defined "
-                     "on a single row, or give the task more rows." for t in "abcd"]
+                     "Use fewer folds (for example cv=2, or hyperparams__cv=2 through "
+                     "MetaEstimator), a scoring defined on a single row, or give the task more "
+                     "rows." for t in "abcd"]
     with pytest.raises(ValueError, match="failed or scored NaN on task 'a'.*"
                                          "UndefinedMetricWarning"):
         pm.normalized()
@@ -594,3 +595,25 @@ def test_ragged_tuple_ids_stay_one_id_per_task():
         tasks, _ = _as_datasets({ids[0]: (X, np.arange(4.0)), ids[1]: (X, np.arange(4.0))},
                                 None, None)
         assert tasks.tolist() == ids
+
+
+def test_a_task_too_small_for_the_folds_names_the_parameter_of_the_caller():
+    # Regression: a standalone matrix was told to set hyperparams__cv, a parameter it does
+    # not have; and a task with enough rows but no class big enough for stratified folds
+    # failed every setting and got only a pointer to the FitFailedWarnings.
+    with pytest.raises(ValueError, match=r"Task 'tiny' has 2 rows, fewer than the 3 folds of "
+                                         r"the within-task cross-validation. Use a smaller cv "
+                                         r"\(for example cv=2, or hyperparams__cv=2 through "
+                                         r"MetaEstimator\)"):
+        PerformanceMatrix(TREE, GRID).fit({"tiny": (np.zeros((2, 1)), [0, 1])})
+    X, y = _datasets()["iris"]
+    with pytest.raises(ValueError, match=r"^Task 'small' has no class with 3 rows \(the largest "
+                                         r"has 2\), so the stratified 3-fold within-task "
+                                         r"cross-validation cannot split it. Use a smaller cv "
+                                         r"\(for example cv=2, or hyperparams__cv=2 through "
+                                         r"MetaEstimator\) or drop or merge the small task.$"):
+        PerformanceMatrix(TREE, GRID).fit({"iris": (X, y),
+                                           "small": (np.zeros((4, 1)), [0, 1, 0, 1])})
+    # Two folds split it.
+    PerformanceMatrix(TREE, GRID, cv=2).fit({"iris": (X, y),
+                                             "small": (np.zeros((4, 1)), [0, 1, 0, 1])})

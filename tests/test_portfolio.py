@@ -133,6 +133,15 @@ def test_a_new_task_without_a_class_big_enough_for_stratified_folds_names_the_fi
                                          r"the task has 3 rows \(the largest has 2\).*"
                                          "hyperparams__select_cv=2"):
         fitted.hyperparams_.select(SVC(), X_new[rows], y_new[rows])
+    # Called on the strategy itself, the parameter is select_cv (regression: only the
+    # MetaEstimator spelling was given).
+    with pytest.raises(ValueError, match=r"smaller select_cv \(for example select_cv=2, or "
+                                         r"hyperparams__select_cv=2 through MetaEstimator\)"):
+        fitted.hyperparams_.select(SVC(), X_new[rows], y_new[rows])
+    with pytest.raises(ValueError, match=r"the task has 2 rows. Give more rows or a smaller "
+                                         r"select_cv \(for example select_cv=2, or "
+                                         r"hyperparams__select_cv=2 through MetaEstimator\)"):
+        fitted.hyperparams_.select(SVC(), X_new[rows[1:3]], y_new[rows[1:3]])
 
 
 @pytest.mark.filterwarnings("ignore:R\\^2 score is not well-defined",

@@ -9,7 +9,7 @@ from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning, UndefinedMetricWarning
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv, cross_validate
+from sklearn.model_selection import StratifiedKFold, check_cv, cross_validate
 from sklearn.utils import (_safe_indexing, check_array, check_consistent_length, check_X_y,
                            column_or_1d)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -464,16 +464,37 @@ def _check_rows(X, y):
     return check_X_y(X, y, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False)
 
 
+# Standalone, the parameter is cv; through MetaEstimator, hyperparams__cv.
+_CV_EXAMPLE = "for example cv=2, or hyperparams__cv=2 through MetaEstimator"
+
+
 def _check_task_size(estimator, cv, task, y_task):
     # LeaveOneOut and friends count their splits from the rows.
-    n_splits = check_cv(cv, y_task, classifier=is_classifier(estimator)).get_n_splits(
-        np.empty((y_task.shape[0], 0)), y_task)
+    splitter = check_cv(cv, y_task, classifier=is_classifier(estimator))
+    n_splits = splitter.get_n_splits(np.empty((y_task.shape[0], 0)), y_task)
+    fix = f"Use a smaller cv ({_CV_EXAMPLE}) or drop or merge the small task."
     if y_task.shape[0] < n_splits:
         raise ValueError(
             f"Task {task!r} has {y_task.shape[0]} rows, fewer than the {n_splits} "
-            "folds of the within-task cross-validation. Use a smaller cv (for example "
-            "hyperparams__cv=2) or drop or merge the small task."
+            f"folds of the within-task cross-validation. {fix}"
         )
+    largest = stratified_shortfall(splitter, y_task, n_splits)
+    if largest is not None:
+        raise ValueError(
+            f"Task {task!r} has no class with {n_splits} rows (the largest has "
+            f"{largest}), so the stratified {n_splits}-fold within-task "
+            f"cross-validation cannot split it. {fix}"
+        )
+
+
+def stratified_shortfall(splitter, y, n_splits):
+    """The largest class's row count if ``splitter`` is stratified and no class of ``y``
+    has ``n_splits`` rows (where ``StratifiedKFold`` itself gives up), else None."""
+    if isinstance(splitter, StratifiedKFold):
+        counts = np.unique(y, return_counts=True)[1]
+        if (counts < n_splits).all():
+            return int(counts.max())
+    return None
 
 
 def _score_setting(estimator, X, y, cv, scoring, error_score, task):
@@ -519,7 +540,7 @@ def _warn_undefined_scores(results, tasks, n_candidates):
             warnings.warn(
                 f"{len(rows)} of {n_candidates} settings fitted on task {task!r} but their "
                 f"score is not finite: "
-                f"{undefined_score_reason(min(rows), 'cv, for example hyperparams__cv=2')}.",
+                f"{undefined_score_reason(min(rows), _CV_EXAMPLE)}.",
                 UndefinedMetricWarning,
             )
 

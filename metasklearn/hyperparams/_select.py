@@ -3,11 +3,13 @@
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import (GridSearchCV, HalvingGridSearchCV, StratifiedKFold,
-                                     check_cv)
+from sklearn.model_selection import GridSearchCV, HalvingGridSearchCV, check_cv
 
-from ._matrix import undefined_score_reason
+from ._matrix import stratified_shortfall, undefined_score_reason
 from ._relative import resolve_settings
+
+# Standalone, the parameter is select_cv; through MetaEstimator, hyperparams__select_cv.
+_SELECT_CV_EXAMPLE = "for example select_cv=2, or hyperparams__select_cv=2 through MetaEstimator"
 
 
 def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_score, owner):
@@ -26,17 +28,16 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
         raise ValueError(
             f"{owner} compares its settings on the new task by {n_splits}-fold "
             f"cross-validation, but the task has {len(y)} rows. Give more rows or a smaller "
-            "select_cv (for example hyperparams__select_cv=2)."
+            f"select_cv ({_SELECT_CV_EXAMPLE})."
         )
-    if isinstance(splitter, StratifiedKFold):
-        _, counts = np.unique(y, return_counts=True)
-        if (counts < n_splits).all():  # where StratifiedKFold itself gives up
-            raise ValueError(
-                f"{owner} compares its settings on the new task by stratified {n_splits}-fold "
-                f"cross-validation, but no class of the task has {n_splits} rows (the largest "
-                f"has {counts.max()}). Give more rows of each class or a smaller select_cv "
-                "(for example hyperparams__select_cv=2)."
-            )
+    largest = stratified_shortfall(splitter, y, n_splits)
+    if largest is not None:
+        raise ValueError(
+            f"{owner} compares its settings on the new task by stratified {n_splits}-fold "
+            f"cross-validation, but no class of the task has {n_splits} rows (the largest "
+            f"has {largest}). Give more rows of each class or a smaller select_cv "
+            f"({_SELECT_CV_EXAMPLE})."
+        )
     settings = [resolve_settings(params, X) for params in settings]
     grids = [{name: [value] for name, value in params.items()} for params in settings]
     kwargs = dict(cv=cv, scoring=scoring, refit=False, error_score=error_score)
@@ -51,7 +52,7 @@ def compare_settings(estimator, settings, X, y, *, cv, scoring, search, error_sc
     searcher.fit(X, y)
     if np.isnan(searcher.cv_results_["mean_test_score"]).all():
         reason = undefined_score_reason(len(y) // n_splits,
-                                        "select_cv, for example hyperparams__select_cv=2")
+                                        f"select_cv, {_SELECT_CV_EXAMPLE}")
         raise ValueError(
             f"Every setting of {owner} failed or scored NaN on the new task of {len(y)} "
             f"rows in {n_splits} folds. A failed fit raises a FitFailedWarning that says why "

@@ -235,16 +235,26 @@ class _MLPMetaInit(BaseInit):
         name = type(self).__name__
         shots = int(sizes.min() // 2) if self.shots is None else self.shots
         limit = sizes.min() - (1 if self._needs_query else 0)
+        # shots=None is not what the user should read back as "got shots=0".
+        given = (f"shots={shots}" if self.shots is not None
+                 else f"shots=None (half the smallest task's rows: {shots})")
         if shots < 1 or shots > limit:
+            if limit < 1:
+                raise ValueError(
+                    f"{name} splits every training task into support and query rows, but "
+                    f"the smallest training task has {sizes.min()} row; drop or merge the "
+                    "tasks of fewer than 2 rows."
+                )
             raise ValueError(
                 f"{name} needs shots between 1 and {limit} (the smallest training task has "
-                f"{sizes.min()} rows{' and must keep query rows' if self._needs_query else ''})"
-                f"; got shots={shots}. Choose shots as the number of rows new tasks will "
+                f"{sizes.min()} row{'' if sizes.min() == 1 else 's'}"
+                f"{' and must keep query rows' if self._needs_query else ''})"
+                f"; got {given}. Choose shots as the number of rows new tasks will "
                 "have in adapt."
             )
         if n_labels.max(initial=0) > shots:
             raise ValueError(
-                f"shots={shots} cannot hold one row of each class: a training task has "
+                f"{given} cannot hold one row of each class: a training task has "
                 f"{n_labels.max()} classes. Raise shots to at least that.")
         return shots
 
