@@ -408,7 +408,9 @@ def make_episodes(
         raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples}; pass one label per row.")
     if not _is_classification(y):
         raise ValueError(
-            f"make_episodes needs class labels, but y looks {type_of_target(y)!r}."
+            f"make_episodes needs class labels (binary or multiclass), but y looks "
+            f"{type_of_target(y)!r}. Pass the labels the episodes' classes are drawn from; "
+            "a continuous target has no classes to draw N ways from."
         )
     labels, rows_of = task_indices(y)
     if classes is None:

@@ -50,8 +50,10 @@ def test_normalisation_of_ties_and_failures():
     scores = np.array([[0.7, 0.7, np.nan], [0.2, np.nan, 0.6]])
     np.testing.assert_allclose(_normalize_per_task(scores, np.arange(2)), [[1, 1, 0], [0, 0, 1]])
     with pytest.raises(ValueError,
-                       match="Every candidate setting failed or scored NaN on task 'b'"):
+                       match="Every candidate setting failed or scored NaN on task 'b'") as info:
         _normalize_per_task(np.array([[0.1], [np.nan]]), np.array(["a", "b"]))
+    # the way out names both paths: the matrix's drop_tasks, and the rows for MetaEstimator
+    assert "drop_tasks(['b']) on a fitted matrix, or drop its rows" in str(info.value)
 
 
 def test_a_task_every_setting_fails_on_is_named_with_the_reason_in_a_warning():

@@ -348,7 +348,7 @@ def test_episodes_errors():
     y_small[:3] = 99
     with pytest.raises(ValueError, match=r"Class 0 has 2 rows.*k_shot \+ n_query = 3"):
         make_episodes(X, y_small, n_way=2, k_shot=1, n_query=2)
-    with pytest.raises(ValueError, match="needs class labels"):
+    with pytest.raises(ValueError, match="needs class labels.*'continuous'. Pass the labels"):
         make_episodes(X, np.linspace(0, 1, 20), n_way=2)
     with pytest.raises(ValueError, match="y has 19 rows but X has 20; pass one label per row"):
         make_episodes(X, y[:-1], n_way=2)

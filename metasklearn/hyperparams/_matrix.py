@@ -567,7 +567,8 @@ def _check_no_failed_task(scores, tasks, given):
         "raised while the matrix was built say why: a FitFailedWarning for a failed fit "
         "(error_score='raise', hyperparams__error_score through MetaEstimator, raises the "
         "first instead), an UndefinedMetricWarning for a score undefined on small test "
-        f"folds. Fix that, or leave the task out with drop_tasks([{task!r}])."
+        f"folds. Fix that, or leave the task out: drop_tasks([{task!r}]) on a fitted "
+        "matrix, or drop its rows before MetaEstimator.fit."
     )
 
 
