@@ -617,3 +617,15 @@ def test_a_task_too_small_for_the_folds_names_the_parameter_of_the_caller():
     # Two folds split it.
     PerformanceMatrix(TREE, GRID, cv=2).fit({"iris": (X, y),
                                              "small": (np.zeros((4, 1)), [0, 1, 0, 1])})
+
+
+def test_a_small_one_class_task_is_named_for_its_one_class_not_its_folds():
+    # The one-class check runs before the fold checks: the class is the cause, and the
+    # fix ("cv=2") the fold message would suggest could not help.
+    from sklearn.svm import SVC
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(10, 2))
+    datasets = {"a": (X[:2], np.zeros(2, dtype=int)), "b": (X[2:], np.tile([0, 1], 4))}
+    with pytest.raises(ValueError, match="Task 'a' has only one class"):
+        PerformanceMatrix(SVC(), {"C": [1.0, 2.0]}).fit(datasets)

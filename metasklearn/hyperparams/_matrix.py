@@ -172,11 +172,12 @@ class PerformanceMatrix(BaseEstimator):
             self.random_state, type(self).__name__,
         )
         for task, (X_task, y_task) in zip(tasks.tolist(), datasets):
-            _check_task_size(self.estimator, self.cv, task, y_task)
             if is_classifier(self.estimator):
                 # One class: every setting fails, or all tie and the task says nothing.
+                # First: it is the cause, whatever the folds then lack.
                 check_tasks_have_two_classes(y_task, _task_ids([task]),
                                              [np.arange(y_task.shape[0])])
+            _check_task_size(self.estimator, self.cv, task, y_task)
             if self.metafeatures:
                 # Before the many cross-validations, not after them.
                 _check_numeric_features(X_task)
