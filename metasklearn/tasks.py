@@ -30,6 +30,13 @@ def _fmt(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _shots_fix(n_rows, what):
+    # shots is at least 1: with one row there is no shots value to suggest.
+    if n_rows > 1:
+        return f"Lower shots to at most {n_rows - 1} or drop the task."
+    return f"No shots value can split one row: give {what} more rows or drop the task."
+
+
 def _check_collection(X, y, groups):
     """Return ``(n_samples, groups)`` after checking that X, y, groups align."""
     n_samples = _num_samples(X)
@@ -248,8 +255,8 @@ class SupportQuerySplit(BaseCrossValidator):
         if mode != "per_class" and idx.shape[0] <= self.shots:
             raise ValueError(
                 f"Task {_fmt(task)} has {idx.shape[0]} rows, so it cannot give "
-                f"shots={self.shots} support rows and keep a query row. Lower shots "
-                f"to at most {idx.shape[0] - 1} or drop the task."
+                f"shots={self.shots} support rows and keep a query row. "
+                f"{_shots_fix(idx.shape[0], 'the task')}"
             )
         if mode == "random":
             return [idx]
@@ -268,7 +275,7 @@ class SupportQuerySplit(BaseCrossValidator):
                 raise ValueError(
                     f"Class {_fmt(label)} of task {_fmt(task)} has {rows.shape[0]} rows, "
                     f"so it cannot give shots={self.shots} support rows and keep a query "
-                    f"row. Lower shots to at most {rows.shape[0] - 1} or drop the task."
+                    f"row. {_shots_fix(rows.shape[0], 'the class')}"
                 )
         return strata
 

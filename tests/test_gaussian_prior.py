@@ -635,6 +635,24 @@ def test_a_variance_collapsing_to_its_floor_does_not_break_the_em():
     assert (np.diag(prior.covariance_) > 0).all()
 
 
+def test_a_squarem_jump_whose_newton_hessian_is_singular_is_refused():
+    # Regression: with a constant column (collinear with the intercept) beside an all-zero
+    # one, a SQUAREM extrapolation of a full covariance jumped to a prior (mean ~1e12) whose
+    # Newton Hessians were singular in floating point, and fit raised numpy's
+    # "LinAlgError: Singular matrix" from softmax_map instead of refusing the jump.
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=36)
+    y = (x + rng.normal(size=36) > 0).astype(int)
+    X = np.column_stack([x, np.full(36, 3.7), np.zeros(36)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        prior = GaussianPrior(covariance="full").fit(LogisticRegression(), X, y,
+                                                     np.repeat([0, 1, 2], 12))
+    assert np.isfinite(prior.mean_).all() and np.isfinite(prior.covariance_).all()
+    learner = prior.adapt(LogisticRegression(), X[:12], y[:12])
+    assert np.isfinite(learner.coef_).all() and np.isfinite(learner.intercept_).all()
+
+
 @pytest.mark.parametrize("estimator, make", [(Ridge(), make_linear_tasks),
                                              (LogisticRegression(), make_logistic_tasks)])
 def test_rows_whose_products_overflow_are_named(estimator, make):

@@ -208,6 +208,18 @@ def test_split_too_small_class_error_per_class():
         _split(np.zeros((11, 1)), y, groups, shots=2, per_class=True)
 
 
+@pytest.mark.parametrize("per_class", [False, True])
+def test_split_of_a_one_row_task_or_class_suggests_no_invalid_shots(per_class):
+    # Regression: a task (or, per class, a class) of one row was told "Lower shots to at
+    # most 0", a value shots (at least 1) refuses.
+    y = np.array([0, 1, 0, 1, 0, 1, 1, 0])
+    groups = np.array([0] * 7 + [1])
+    with pytest.raises(ValueError, match="No shots value can split one row") as info:
+        _split(np.zeros((8, 1)), y if per_class else None, groups, shots=1,
+               per_class=per_class)
+    assert "at most 0" not in str(info.value)
+
+
 def test_split_stratified_too_many_classes_error():
     y = np.array([0, 1, 2, 0, 1, 2])
     with pytest.raises(ValueError, match="3 classes, more than shots=2.*per_class=True"):

@@ -182,7 +182,13 @@ def _squarem(em_step, theta, is_valid, *, max_iter, tol, n_rows, log=None):
         alpha = min(-np.linalg.norm(r) / norm_v, -1.0)
         jump = theta - 2 * alpha * r + alpha**2 * v
         if is_valid(jump):
-            theta3, loglik_jump = em_step(jump)
+            try:
+                theta3, loglik_jump = em_step(jump)
+            except np.linalg.LinAlgError:
+                # A far jump can make a Newton Hessian singular in floating point
+                # (saturated rows, a collinear column): the jump is refused, as one that
+                # loses likelihood is.
+                theta3, loglik_jump = None, -np.inf
             n_iter += 1
             if loglik_jump >= loglik1:
                 theta = theta3
