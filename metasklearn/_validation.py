@@ -50,34 +50,35 @@ def check_groups(groups, n_samples):
     return groups
 
 
-def missing_value(groups):
-    """How a missing value shows in ``groups`` ("NaN", "None", ...), or None if none does.
+def missing_value(values):
+    """How a missing value shows in ``values`` ("NaN", "None", ...), or None if none does.
 
-    Also used on labels: an object array of strings marks a missing one the same way.
+    ``values``: task ids or labels (an array); an object array of strings marks a
+    missing one with None, NaN or pd.NA.
     """
-    if groups.dtype.kind == "f":
-        return "NaN" if np.isnan(groups).any() else None
-    if groups.dtype.kind in "mM":
-        return "NaT" if np.isnat(groups).any() else None
-    if groups.dtype.kind != "O":
+    if values.dtype.kind == "f":
+        return "NaN" if np.isnan(values).any() else None
+    if values.dtype.kind in "mM":
+        return "NaT" if np.isnat(values).any() else None
+    if values.dtype.kind != "O":
         return None
     # An object array marks a missing id with None, or with NaN as pandas does in a column
     # of strings (pd.NA, pd.NaT in others). NaN must not reach the sort that finds the
     # tasks: it compares false with every id, so equal ids would end up in several tasks.
-    if np.equal(groups, None).any():
+    if np.equal(values, None).any():
         return "None"
     with warnings.catch_warnings():
         # numpy < 1.25 warns and gives one False when an elementwise comparison raises
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            unequal = groups != groups  # NaN and NaT differ from themselves
+            unequal = values != values  # NaN and NaT differ from themselves
         except TypeError:  # pd.NA compares to pd.NA, which has no truth value
             return "<NA>"
     if np.ndim(unequal) == 0:
-        return "<NA>" if any(type(value).__name__ == "NAType" for value in groups) else None
+        return "<NA>" if any(type(value).__name__ == "NAType" for value in values) else None
     unequal = np.flatnonzero(unequal)
     if unequal.size:
-        value = groups[unequal[0]]
+        value = values[unequal[0]]
         return "NaN" if is_scalar_nan(value) else repr(value)
     return None
 

@@ -57,13 +57,18 @@ def _check_collection(X, y, groups):
             )
         if values.dtype.kind == "O" and values.ndim == 1:
             # numpy could not sort such labels ("'<' not supported between float and str")
-            missing = missing_value(values)
-            if missing is not None:
-                raise ValueError(
-                    f"y holds {missing}; every row needs a label. Drop those rows or fill in "
-                    "their labels."
-                )
+            _check_no_missing_label(values)
     return n_samples, check_groups(groups, n_samples)
+
+
+def _check_no_missing_label(y):
+    """Refuse a missing label (NaN, None, pd.NA) in a 1-D float or object ``y``."""
+    missing = missing_value(y) if y.dtype.kind in "fO" else None
+    if missing is not None:
+        raise ValueError(
+            f"y holds {missing}; every row needs a label. Drop those rows or fill in their "
+            "labels."
+        )
 
 
 def _is_classification(y):
@@ -498,10 +503,8 @@ def split_classes(y, *, test_size=0.5, random_state=None):
     3 2 {0, 1, 2, 3, 4}
     """
     y = column_or_1d(y, warn=True)
-    missing = missing_value(y) if y.dtype.kind in "fO" else None
-    if missing is not None:
-        # np.unique would make it a class of its own (or fail to sort strings).
-        raise ValueError(f"y holds {missing}; every row needs a label. Drop those rows first.")
+    # np.unique would make NaN a class of its own (or fail to sort strings beside it)
+    _check_no_missing_label(y)
     labels = np.unique(y)
     n_classes = labels.shape[0]
     if n_classes < 2:
