@@ -22,6 +22,8 @@ name                       definition
 =========================  ===================================================================
 """
 
+from numbers import Integral
+
 import numpy as np
 from scipy import sparse
 from scipy.stats import kurtosis, skew
@@ -31,6 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state, check_X_y
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.multiclass import type_of_target
 
 __all__ = ["METAFEATURE_NAMES", "compute_metafeatures"]
@@ -52,6 +55,17 @@ METAFEATURE_NAMES = (
 _MAX_CATEGORIES = 10
 
 
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "landmarkers": ["boolean"],
+        "max_samples": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "classification": ["boolean", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def compute_metafeatures(X, y, *, landmarkers=True, max_samples=500, random_state=0,
                          classification=None):
     """Describe a dataset by cheap meta-features.

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.datasets import load_iris
+from sklearn.utils._param_validation import InvalidParameterError
 
 from metasklearn.metafeatures import METAFEATURE_NAMES, compute_metafeatures
 
@@ -180,3 +181,13 @@ def test_a_regression_target_of_whole_numbers_can_be_declared_continuous():
     assert mf["n_classes"] == mf["class_entropy"] == mf["minority_share"] == 0.0
     assert mf["landmark_1nn"] > 0.8  # R², as for the same target with a fraction added
     assert mf == pytest.approx(compute_metafeatures(X, y + 0.5), rel=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"classification": "yes"}, "classification"),
+                                          ({"max_samples": 0}, "max_samples"),
+                                          ({"landmarkers": "no"}, "landmarkers")])
+def test_bad_arguments_are_refused_by_name(kwargs, name):
+    # "yes" was taken as True, max_samples=0 failed inside numpy's choice.
+    X, y = np.zeros((10, 2)), np.tile([0, 1], 5)
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of compute_metafeatures"):
+        compute_metafeatures(X, y, **kwargs)
