@@ -31,7 +31,8 @@ Parts (the issue's protocol):
    can be split over processes; ``sinusoid-table`` prints the table.
    ``sinusoid-torch`` meta-trains the same ``MAML`` (one inner step) in plain
    PyTorch ``torch.func`` on the seed's tasks, the reference implementation,
-   and scores its start with the same learner on the same test draws.
+   and scores its start with the same learner on the same test draws, beside the pickled
+   ``MAML`` 1-step start of the seed, draw by draw against the 1-step bar.
 2. ``throughput``: meta-training tasks per second, one thread (BLAS capped
    with threadpoolctl, ``torch.set_num_threads(1)``), against a loop of
    scikit-learn ``MLPRegressor`` fits doing the same per-task work, and the
@@ -342,12 +343,23 @@ def _torch_meta_train(name, X, y, n_iter, meta_batch, seed=0, rows_per_task=2 * 
     return [p.detach().numpy() for p in params], seconds
 
 
+def _per_draw(fit_one, draws, steps, bar):
+    """The protocol's draw, the draws' mean, sd and range, and how many meet ``bar``."""
+    means = np.array([_mse_after(fit_one, *draw, steps)[0] for draw in draws])
+    return (f"draw 12345 {means[0]:.3f}; {len(draws)} draws mean {means.mean():.3f}, sd "
+            f"{means.std():.3f}, range {means.min():.3f}-{means.max():.3f}, "
+            f"{np.sum(means <= bar)} of {len(draws)} at or under {bar}")
+
+
 def part_sinusoid_torch(args):
     """``MAML`` (one inner step) in plain PyTorch ``torch.func``, on the seed's training tasks.
 
     The reference implementation of the issue's figures, with the table's protocol: its
     start is trained by the same scikit-learn learner, on the same test draws, as the
-    table's rows (1 step, and 10 steps from the 1-step start).
+    table's rows (1 step, and 10 steps from the 1-step start). If the seed's ``MAML``
+    1-step start is pickled (part ``sinusoid``), it is scored on the same draws beside it,
+    draw by draw against the issue's 1-step bar: one draw of 100 tasks is the protocol's
+    test, and draws differ by more than the two implementations do.
     """
     X, y, _ = _sinusoid_pool(_pool_size(args), seed=args.seed, query_rows=args.query_rows)
     weights, seconds = _torch_meta_train("MAML", X, y, args.meta_iter, 25, seed=args.seed,
@@ -358,12 +370,18 @@ def part_sinusoid_torch(args):
     print(f"torch.func MAML seed {args.seed}: {args.meta_iter} meta-iterations in "
           f"{seconds:.0f} CPU s; MSE on the table's test draws, the learner trained from its start")
     draws = _test_draws(args)
+    ours = _load_sinusoid("MAML", 1, args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for steps in (1, 10):
             (first, half_width), mean, _ = _mse_on_draws(start, draws, steps)
             print(f"  {steps} step(s): draw 12345 {first:.3f} ± {half_width:.3f}; "
                   f"{len(draws)} draws {mean:.3f}", flush=True)
+        print(f"1 step, draw by draw (bar 0.40):\n  torch.func MAML  "
+              f"{_per_draw(start, draws, 1, 0.40)}", flush=True)
+        if ours is not None:
+            print(f"  metasklearn MAML {_per_draw(ours['strategy'].adapt, draws, 1, 0.40)}",
+                  flush=True)
 
 
 def _our_rate(Strategy, learner, X, y, groups, n_iter, meta_batch):
