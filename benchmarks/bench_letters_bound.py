@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
@@ -44,8 +45,6 @@ SHOTS = 5
 
 
 def _learner():
-    from sklearn.neural_network import MLPClassifier
-
     return MLPClassifier(hidden_layer_sizes=(64, 64), random_state=0)
 
 
